@@ -1,0 +1,1 @@
+"""CPE: the continuing-education platform for accounting professionals."""

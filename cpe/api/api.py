@@ -1,0 +1,27 @@
+"""The /api/v1/ application: one NinjaAPI, one router per app, one OpenAPI document."""
+
+from __future__ import annotations
+
+from ninja import NinjaAPI
+
+from cpe.api.errors import install_error_handlers
+from cpe.api.routers import audit, jobs, notices, regions, system
+
+api = NinjaAPI(
+    title="CPE API",
+    version="1",
+    description=(
+        "The API of the continuing-education platform for accounting professionals. "
+        "Errors come back as {code, message, fields}. Session-authenticated calls that "
+        "change data send the CSRF token in the X-CSRFToken header."
+    ),
+    urls_namespace="api",
+    openapi_url="/openapi.json",
+    docs_url="/docs",
+)
+install_error_handlers(api)
+api.add_router("/", system.router)
+api.add_router("/regions", regions.router)
+api.add_router("/notices", notices.router)
+api.add_router("/jobs", jobs.router)
+api.add_router("/audit", audit.router)

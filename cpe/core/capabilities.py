@@ -1,0 +1,12 @@
+"""Names of the things a role may do. Roles (accounts) grant them; views check them."""
+
+
+class Capability:
+    STUDY = "study"
+    STAFF_CONSOLE = "staff.console"
+    AUDIT_VIEW = "audit.view"
+    NOTICES_MANAGE = "notices.manage"
+    CONTACTS_VIEW = "contacts.view"
+    CONTACTS_EDIT = "contacts.edit"
+    JOBS_VIEW = "jobs.view"
+    JOBS_DETAILS = "jobs.details"  # every job in scope, with the technical text of failures

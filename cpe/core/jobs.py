@@ -1,0 +1,50 @@
+"""The registry of job kinds: each app declares the long work it can hand to the queue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.utils.functional import Promise
+
+if TYPE_CHECKING:
+    from cpe.core.services import JobContext
+
+JobHandler = Callable[["JobContext"], "dict[str, Any] | None"]
+
+
+class JobError(Exception):
+    """A failure whose message is meant for the person who started the job."""
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    label: str | Promise
+    handler: JobHandler
+
+
+_KINDS: dict[str, JobKind] = {}
+
+
+def job_kind(name: str, label: str | Promise) -> Callable[[JobHandler], JobHandler]:
+    """Declare a function as the handler of a job kind."""
+
+    def register(handler: JobHandler) -> JobHandler:
+        _KINDS[name] = JobKind(name=name, label=label, handler=handler)
+        return handler
+
+    return register
+
+
+def job_kind_get(name: str) -> JobKind:
+    try:
+        return _KINDS[name]
+    except KeyError:
+        raise LookupError(f"No job kind named {name!r} is registered.") from None
+
+
+def job_kind_label(name: str) -> str:
+    kind = _KINDS.get(name)
+    return str(kind.label) if kind else name

@@ -1,0 +1,43 @@
+"""Fixed-window rate limits kept in the cache (Redis in production, so all workers share them)."""
+
+from __future__ import annotations
+
+import hashlib
+
+from django.core.cache import cache
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """'10/300' means ten attempts per 300 seconds."""
+    count, _, seconds = rate.partition("/")
+    return int(count), int(seconds or 60)
+
+
+def _key(scope: str, identity: str) -> str:
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
+    return f"rl:{scope}:{digest}"
+
+
+def rate_limit_hit(*, scope: str, identity: str, rate: str) -> bool:
+    """Count one attempt; True when this attempt is over the limit."""
+    limit, window = parse_rate(rate)
+    key = _key(scope, identity)
+    if cache.add(key, 1, timeout=window):
+        count = 1
+    else:
+        try:
+            count = cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, timeout=window)
+            count = 1
+    return count > limit
+
+
+def rate_limit_blocked(*, scope: str, identity: str, rate: str) -> bool:
+    """True when earlier attempts already used up the limit (counts nothing)."""
+    limit, _ = parse_rate(rate)
+    return int(cache.get(_key(scope, identity), 0)) >= limit
+
+
+def rate_limit_reset(*, scope: str, identity: str) -> None:
+    cache.delete(_key(scope, identity))

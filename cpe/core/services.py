@@ -1,0 +1,244 @@
+"""Writes owned by the core: audit entries and background jobs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cpe.core.jobs import JobError, job_kind_get
+from cpe.core.models import AuditEntry, Job
+from cpe.core.permissions import user_scope_path
+
+logger = logging.getLogger(__name__)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The caller's address, trusting X-Forwarded-For only as far as NUM_PROXIES says."""
+    proxies = settings.NUM_PROXIES
+    if proxies:
+        forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [p for p in forwarded if p]
+        if len(forwarded) >= proxies:
+            return forwarded[-proxies]
+    return request.META.get("REMOTE_ADDR") or None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is making a change: a signed-in person (with their address) or a named system task."""
+
+    user: Any = None
+    ip: str | None = None
+    system: str = ""
+
+    @classmethod
+    def from_request(cls, request: HttpRequest) -> Actor:
+        user = request.user if request.user.is_authenticated else None
+        return cls(user=user, ip=client_ip(request))
+
+    @classmethod
+    def for_system(cls, name: str) -> Actor:
+        return cls(system=name)
+
+    @property
+    def scope_path(self) -> str | None:
+        """Where this actor may act; system tasks are trusted code and act everywhere."""
+        if self.user is None:
+            return ""
+        return user_scope_path(self.user)
+
+    def may_act_in(self, region_path: str) -> bool:
+        scope = self.scope_path
+        return scope is not None and (scope == "" or region_path.startswith(scope))
+
+    @property
+    def label(self) -> str:
+        if self.user is not None:
+            return self.user.get_username()
+        return f"system:{self.system or 'unknown'}"
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, default=str))
+
+
+def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
+    """The named fields of a record as plain JSON values, for an audit before/after."""
+    data: dict[str, Any] = {}
+    for name in fields:
+        field = instance._meta.get_field(name)
+        value = getattr(instance, field.attname)
+        data[name] = value
+    return _jsonable(data)
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    target: models.Model | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    region_path: str | None = None,
+    reason: str = "",
+) -> AuditEntry:
+    """Append one audit entry. Every service that changes something that matters calls this.
+
+    When both `before` and `after` are given only the keys that differ are kept, so an
+    auditor reads what changed rather than two full copies of the record.
+    """
+    before = _jsonable(before or {})
+    after = _jsonable(after or {})
+    if before and after:
+        changed = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
+        before = {k: before.get(k) for k in changed}
+        after = {k: after.get(k) for k in changed}
+    if region_path is None:
+        region_path = getattr(target, "audit_region_path", "") or ""
+    changes: dict[str, Any] = {}
+    if before:
+        changes["before"] = before
+    if after:
+        changes["after"] = after
+    return AuditEntry.objects.create(
+        actor=actor.user,
+        actor_label=actor.label[:150],
+        action=action,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_label=str(target)[:200] if target is not None else "",
+        region_path=region_path,
+        changes=changes,
+        reason=reason[:500],
+        ip=actor.ip,
+    )
+
+
+# --- Jobs -----------------------------------------------------------------------------
+
+
+class JobContext:
+    """What a job handler gets: its parameters, and a way to report progress and results."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.job.params
+
+    def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
+        # A direct UPDATE outside the handler's own transactions, so the page sees it at once.
+        fields: dict[str, Any] = {"progress_done": done, "updated_at": timezone.now()}
+        if total is not None:
+            fields["progress_total"] = total
+            self.job.progress_total = total
+        if message is not None:
+            fields["message"] = message[:500]
+            self.job.message = message[:500]
+        self.job.progress_done = done
+        Job.objects.filter(pk=self.job.pk).update(**fields)
+
+    def save_file(self, name: str, content: bytes) -> None:
+        self.job.result_file.save(name, ContentFile(content), save=False)
+        Job.objects.filter(pk=self.job.pk).update(result_file=self.job.result_file.name)
+
+
+def job_enqueue(
+    *, kind: str, actor: Actor, params: dict[str, Any] | None = None, region_path: str = ""
+) -> Job:
+    """Record a job and hand it to the queue once the surrounding transaction commits."""
+    job_kind_get(kind)  # an unknown kind is a programming error: fail here, not in the worker
+    job = Job.objects.create(
+        kind=kind,
+        params=_jsonable(params or {}),
+        created_by=actor.user,
+        region_path=region_path,
+    )
+    audit_record(actor=actor, action="job.enqueue", target=job, region_path=region_path)
+
+    from cpe.core.tasks import job_run_task
+
+    transaction.on_commit(lambda: job_run_task(str(job.pk)))
+    return job
+
+
+def job_run(*, job_id: str) -> Job | None:
+    """Run one queued job. A second delivery of the same job does nothing."""
+    claimed = Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(
+        state=Job.State.RUNNING, started_at=timezone.now(), updated_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    job = Job.objects.get(pk=job_id)
+    context = JobContext(job)
+    try:
+        result = job_kind_get(job.kind).handler(context) or {}
+    except JobError as exc:
+        _job_finish(job, state=Job.State.FAILED, message=str(exc), error=str(exc))
+    except Exception as exc:
+        logger.exception("Job %s (%s) failed", job.pk, job.kind)
+        _job_finish(
+            job,
+            state=Job.State.FAILED,
+            message=_("The job stopped because of an unexpected error. Support has the details."),
+            error="".join(traceback.format_exception(exc))[-8000:],
+        )
+    else:
+        _job_finish(job, state=Job.State.SUCCEEDED, message=context.job.message, result=result)
+    job.refresh_from_db()
+    return job
+
+
+def _job_finish(
+    job: Job, *, state: str, message: str, error: str = "", result: dict[str, Any] | None = None
+) -> None:
+    fields: dict[str, Any] = {
+        "state": state,
+        "message": message[:500],
+        "error": error,
+        "finished_at": timezone.now(),
+        "updated_at": timezone.now(),
+    }
+    if result is not None:
+        fields["result"] = _jsonable(result)
+    if state == Job.State.SUCCEEDED and job.progress_total:
+        fields["progress_done"] = job.progress_total
+    Job.objects.filter(pk=job.pk).update(**fields)
+
+
+STALLED_AFTER = timedelta(hours=1)
+KEEP_FINISHED_JOBS = timedelta(days=90)
+
+
+def jobs_housekeep(*, now: Any = None) -> dict[str, int]:
+    """Fail jobs whose worker went away, and forget old finished jobs and their files."""
+    now = now or timezone.now()
+    stalled = Job.objects.filter(state=Job.State.RUNNING, updated_at__lt=now - STALLED_AFTER)
+    stalled_count = stalled.update(
+        state=Job.State.FAILED,
+        finished_at=now,
+        message=_("The worker running this job stopped. Start the job again."),
+    )
+    old = Job.objects.filter(
+        state__in=[Job.State.SUCCEEDED, Job.State.FAILED], finished_at__lt=now - KEEP_FINISHED_JOBS
+    )
+    removed = 0
+    for job in old.iterator():
+        if job.result_file:
+            job.result_file.delete(save=False)
+        job.delete()
+        removed += 1
+    return {"stalled": stalled_count, "removed": removed}

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import RequestFactory, override_settings
+
+from cpe.core.models import AppendOnlyError, AuditEntry
+from cpe.core.services import Actor, audit_record, client_ip
+
+
+@pytest.fixture
+def entry(regions, system_actor) -> AuditEntry:
+    return audit_record(actor=system_actor, action="test.thing", target=regions["420102"])
+
+
+def test_it_keeps_only_the_fields_that_changed(regions, system_actor):
+    entry = audit_record(
+        actor=system_actor,
+        action="bureau.update",
+        target=regions["420102"],
+        before={"phones": "1", "address": "same"},
+        after={"phones": "2", "address": "same"},
+    )
+    assert entry.changes == {"before": {"phones": "1"}, "after": {"phones": "2"}}
+    assert entry.region_path == "420000/420100/420102/"
+    assert entry.target_type == "regions.region"
+    assert entry.actor_label == "system:tests"
+
+
+def test_it_refuses_to_change_an_entry_through_the_model(entry):
+    entry.action = "forged"
+    with pytest.raises(AppendOnlyError):
+        entry.save()
+    with pytest.raises(AppendOnlyError):
+        entry.delete()
+
+
+def test_it_refuses_bulk_updates_and_deletes(entry):
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.objects.filter(pk=entry.pk).update(action="forged")
+    with pytest.raises(AppendOnlyError):
+        AuditEntry.objects.filter(pk=entry.pk).delete()
+    assert AuditEntry.objects.get(pk=entry.pk).action == "test.thing"
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_an_update_behind_the_applications_back(entry):
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger exists on PostgreSQL only")
+    from django.db import DatabaseError, transaction
+
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE core_auditentry SET action = 'forged' WHERE id = %s", [entry.pk])
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("DELETE FROM core_auditentry WHERE id = %s", [entry.pk])
+
+
+def test_it_records_the_callers_address():
+    request = RequestFactory().get("/", REMOTE_ADDR="10.1.2.3", HTTP_X_FORWARDED_FOR="1.1.1.1")
+    assert client_ip(request) == "10.1.2.3"  # no proxy configured: the header is not trusted
+
+
+@override_settings(NUM_PROXIES=1)
+def test_it_trusts_forwarded_for_only_as_far_as_the_configured_proxies():
+    request = RequestFactory().get(
+        "/", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="6.6.6.6, 203.0.113.9"
+    )
+    assert client_ip(request) == "203.0.113.9"
+
+
+def test_an_actor_from_a_request_carries_the_user_and_address(users):
+    request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.7")
+    request.user = users["auditor"]
+    actor = Actor.from_request(request)
+    entry = audit_record(actor=actor, action="test.view")
+    assert (entry.actor, entry.actor_label, entry.ip) == (users["auditor"], "auditor", "192.0.2.7")

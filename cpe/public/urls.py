@@ -1,0 +1,14 @@
+from django.urls import path
+
+from cpe.public import views
+
+app_name = "public"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("notices/<int:notice_id>/", views.notice_detail, name="notice_detail"),
+    path("help/", views.help_page, name="help"),
+    path("staff/notices/", views.staff_notice_list, name="staff_notice_list"),
+    path("staff/notices/new/", views.staff_notice_edit, name="staff_notice_create"),
+    path("staff/notices/<int:notice_id>/", views.staff_notice_edit, name="staff_notice_edit"),
+]

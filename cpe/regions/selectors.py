@@ -1,0 +1,63 @@
+"""Reads of regions and contacts that pages and the API share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cpe.regions.models import Bureau, Region, SupportContact
+
+
+@dataclass
+class CityContacts:
+    city: Region
+    office: Bureau | None
+    districts: list[Bureau] = field(default_factory=list)
+
+
+@dataclass
+class HelpContacts:
+    support: list[SupportContact]
+    own_district: Bureau | None
+    cities: list[CityContacts]
+
+
+def help_contacts(*, home_region: Region | None = None) -> HelpContacts:
+    """Everything the help page lists; the person's own district, when known, comes first."""
+    bureaus = list(
+        Bureau.objects.select_related("region", "region__parent").order_by("region__code")
+    )
+    own = next((b for b in bureaus if home_region and b.region_id == home_region.pk), None)
+    cities: dict[int, CityContacts] = {}
+    for city in Region.objects.filter(level=Region.Level.CITY).order_by("code"):
+        cities[city.pk] = CityContacts(city=city, office=None)
+    for bureau in bureaus:
+        region = bureau.region
+        if region.level == Region.Level.CITY and region.pk in cities:
+            cities[region.pk].office = bureau
+        elif (
+            region.level == Region.Level.DISTRICT
+            and region.parent_id in cities
+            and bureau is not own
+        ):
+            cities[region.parent_id].districts.append(bureau)
+    ordered = sorted(
+        cities.values(),
+        key=lambda c: (not (home_region and home_region.path.startswith(c.city.path)), c.city.code),
+    )
+    return HelpContacts(
+        support=list(SupportContact.objects.all()),
+        own_district=own,
+        cities=[
+            c
+            for c in ordered
+            if c.office or c.districts or (own and own.region.parent_id == c.city.pk)
+        ],
+    )
+
+
+def bureaus_in_scope(*, scope_path: str) -> list[Bureau]:
+    return list(
+        Bureau.objects.select_related("region")
+        .filter(region__path__startswith=scope_path)
+        .order_by("region__code")
+    )

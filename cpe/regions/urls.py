@@ -1,0 +1,11 @@
+from django.urls import path
+
+from cpe.regions import views
+
+app_name = "regions"
+
+urlpatterns = [
+    path("staff/contacts/", views.staff_bureau_list, name="staff_bureau_list"),
+    path("staff/contacts/export/", views.staff_contacts_export, name="staff_contacts_export"),
+    path("staff/contacts/<str:code>/", views.staff_bureau_edit, name="staff_bureau_edit"),
+]
