@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell sha256sum requirements/dev.txt | cut -c1-12
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: help setup run worker test test-fast e2e lint format bench migrations-check messages lock browser clean
+.PHONY: help setup run worker test test-fast e2e lint format bench migrations-check messages lock test-tools clean
 
 help:
 	@echo "make run               set up, load demo data, serve on http://$(HOST):$(PORT) with a job worker"
@@ -40,11 +40,14 @@ run: setup
 worker: setup
 	$(BIN)/python manage.py run_huey
 
-browser:
-	@sh scripts/ensure-chromium.sh
+test-tools:
+	@sh scripts/ensure-test-tools.sh
 
-test: setup browser
+test: setup test-tools
 	$(BIN)/python -m pytest
+
+e2e: setup test-tools
+	$(BIN)/python -m pytest tests/e2e
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not e2e"

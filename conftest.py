@@ -48,9 +48,7 @@ def system_actor() -> Actor:
     return SYSTEM
 
 
-@pytest.fixture
-def regions(db: Any) -> dict[str, Region]:
-    """Hubei, Wuhan and its districts (the demo data), plus Yichang for out-of-scope checks."""
+def _seed_regions() -> None:
     regions_demo.seed(SYSTEM)
     hubei = Region.objects.get(code="420000")
     yichang = region_upsert(
@@ -66,6 +64,20 @@ def regions(db: Any) -> dict[str, Region]:
         address="宜昌市西陵区",
         phones="0717-1234567",
     )
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    # Seed the region tree once; each test's transaction is rolled back around it.
+    with django_db_blocker.unblock():
+        _seed_regions()
+
+
+@pytest.fixture
+def regions(db: Any) -> dict[str, Region]:
+    """Hubei, Wuhan and its districts (the demo data), plus Yichang for out-of-scope checks."""
+    if not Region.objects.filter(code="420502").exists():  # emptied by a transactional test
+        _seed_regions()
     return {r.code: r for r in Region.objects.all()}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from cpe.accounts.roles import CAPABILITIES, ROLE_REGION_LEVEL, STAFF_ROLES, Role
@@ -21,7 +22,9 @@ class User(AbstractUser):
         related_name="users",
         help_text=_("The district, city or province this person works in or for."),
     )
-    display_name = models.CharField(_("name"), max_length=60, blank=True)
+    display_name = models.CharField(_("full name"), max_length=60, blank=True)
+    # Set when an administrator gives a temporary password; cleared by choosing a new one.
+    must_change_password = models.BooleanField(_("must choose a new password"), default=False)
 
     class Meta:
         verbose_name = _("user")
@@ -30,7 +33,8 @@ class User(AbstractUser):
             models.CheckConstraint(
                 condition=~Q(role__in=list(ROLE_REGION_LEVEL)) | Q(region__isnull=False),
                 name="user_role_needs_region",
-            )
+            ),
+            models.UniqueConstraint(Lower("username"), name="user_username_unique_any_case"),
         ]
 
     def __str__(self) -> str:

@@ -21,27 +21,29 @@ class Role(models.TextChoices):
 
 _STAFF = {Capability.STAFF_CONSOLE, Capability.JOBS_VIEW, Capability.CONTACTS_VIEW}
 
+_ADMIN = {
+    Capability.CONTACTS_EDIT,
+    Capability.NOTICES_MANAGE,
+    Capability.AUDIT_VIEW,
+    Capability.USERS_MANAGE,
+}
+
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.LEARNER: frozenset({Capability.STUDY}),
     Role.DISTRICT_OFFICER: frozenset(_STAFF | {Capability.CONTACTS_EDIT}),
-    Role.CITY_ADMIN: frozenset(
-        _STAFF | {Capability.CONTACTS_EDIT, Capability.NOTICES_MANAGE, Capability.AUDIT_VIEW}
-    ),
-    Role.PROVINCE_ADMIN: frozenset(
-        _STAFF | {Capability.CONTACTS_EDIT, Capability.NOTICES_MANAGE, Capability.AUDIT_VIEW}
-    ),
+    Role.CITY_ADMIN: frozenset(_STAFF | _ADMIN),
+    Role.PROVINCE_ADMIN: frozenset(_STAFF | _ADMIN),
     Role.COURSE_MANAGER: frozenset(_STAFF),
     Role.SUPPORT: frozenset(_STAFF | {Capability.JOBS_DETAILS}),
     Role.AUDITOR: frozenset(_STAFF | {Capability.AUDIT_VIEW}),
-    Role.SUPERUSER: frozenset(
-        _STAFF
-        | {
-            Capability.CONTACTS_EDIT,
-            Capability.NOTICES_MANAGE,
-            Capability.AUDIT_VIEW,
-            Capability.JOBS_DETAILS,
-        }
-    ),
+    Role.SUPERUSER: Capability.all() - {Capability.STUDY},
+}
+
+# Which roles each administrator may give, always inside their own region.
+GRANTABLE_ROLES: dict[str, tuple[str, ...]] = {
+    Role.CITY_ADMIN: (Role.DISTRICT_OFFICER, Role.AUDITOR),
+    Role.PROVINCE_ADMIN: (Role.CITY_ADMIN, Role.DISTRICT_OFFICER, Role.AUDITOR),
+    Role.SUPERUSER: tuple(r for r in Role if r != Role.LEARNER),
 }
 
 # Roles bound to one region of a given level; the others may be platform-wide.

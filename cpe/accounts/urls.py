@@ -10,4 +10,13 @@ urlpatterns = [
     path("learn/", views.learner_home, name="learner_home"),
     path("staff/login/", views.staff_login_view, name="staff_login"),
     path("staff/", views.staff_home, name="staff_home"),
+    path("account/password/", views.password_change_view, name="password_change"),
+    path("staff/users/", views.staff_user_list, name="staff_user_list"),
+    path("staff/users/new/", views.staff_user_create_view, name="staff_user_create"),
+    path("staff/users/<int:user_id>/", views.staff_user_edit_view, name="staff_user_edit"),
+    path(
+        "staff/users/<int:user_id>/password/",
+        views.staff_user_password_reset_view,
+        name="staff_user_password_reset",
+    ),
 ]

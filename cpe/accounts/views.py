@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import login, logout
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cpe.accounts.forms import LoginForm
-from cpe.accounts.services import login_attempt
+from cpe.accounts.forms import LoginForm, PasswordChangeForm, StaffUserForm
+from cpe.accounts.models import User
+from cpe.accounts.selectors import staff_users_visible
+from cpe.accounts.services import (
+    login_attempt,
+    password_change,
+    staff_password_reset,
+    staff_user_create,
+    staff_user_update,
+    user_manageable_by,
+)
 from cpe.core.capabilities import Capability
+from cpe.core.forms import apply_validation_error
 from cpe.core.permissions import capability_required
 from cpe.core.services import Actor, audit_record
 
@@ -45,6 +57,8 @@ def _login_page(request: HttpRequest, *, staff: bool) -> HttpResponse:
             )
         else:
             login(request, result.user)
+            if result.user.must_change_password:
+                return redirect("accounts:password_change")
             default = reverse(
                 "accounts:staff_home" if result.user.is_staff_member else "accounts:learner_home"
             )
@@ -68,11 +82,8 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("public:home")
 
 
+@capability_required(Capability.STUDY, login_url_name="accounts:login")
 def learner_home(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), reverse("accounts:login"))
-    if not request.user.has_capability(Capability.STUDY):
-        raise PermissionDenied
     return render(request, "accounts/learner_home.html", {"district": request.user.region})
 
 
@@ -99,6 +110,12 @@ def staff_home(request: HttpRequest) -> HttpResponse:
             _("Addresses, phone numbers and office hours shown to learners."),
         ),
         (
+            Capability.USERS_MANAGE,
+            "accounts:staff_user_list",
+            _("Staff accounts"),
+            _("Create accounts for officers and auditors, reset passwords, disable access."),
+        ),
+        (
             Capability.JOBS_VIEW,
             "core:job_list",
             _("Background jobs"),
@@ -107,3 +124,109 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     ]
     visible = [(url, title, text) for cap, url, title, text in tiles if user.has_capability(cap)]
     return render(request, "accounts/staff_home.html", {"tiles": visible})
+
+
+def password_change_view(request: HttpRequest) -> HttpResponse:
+    """Any signed-in person changes their password; required after a temporary one."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path(), reverse("accounts:login"))
+    form = PasswordChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = password_change(
+                actor=Actor.from_request(request),
+                user=request.user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password"],
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error, default_field="new_password")
+        else:
+            update_session_auth_hash(request, user)
+            messages.success(request, _("Your new password is saved."))
+            home = "accounts:staff_home" if user.is_staff_member else "accounts:learner_home"
+            return redirect(home)
+    return render(request, "accounts/password_change.html", {"form": form})
+
+
+@capability_required(Capability.USERS_MANAGE)
+def staff_user_list(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request)
+    search = request.GET.get("q", "").strip()[:100]
+    page = Paginator(staff_users_visible(actor=actor, search=search), 50).get_page(
+        request.GET.get("page")
+    )
+    for user in page:
+        user.manageable = user_manageable_by(actor, user)
+    query = f"q={search}" if search else ""
+    return render(
+        request, "accounts/staff_user_list.html", {"page": page, "q": search, "query": query}
+    )
+
+
+@capability_required(Capability.USERS_MANAGE)
+def staff_user_create_view(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request)
+    form = StaffUserForm(request.POST or None, actor=actor)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            user, password = staff_user_create(
+                actor=actor,
+                username=data["username"],
+                role=data["role"],
+                region=data["region"],
+                display_name=data["display_name"],
+                email=data["email"],
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            return render(
+                request, "accounts/staff_user_password.html", {"person": user, "password": password}
+            )
+    return render(request, "accounts/staff_user_edit.html", {"form": form, "person": None})
+
+
+def _manageable_user(request: HttpRequest, user_id: int) -> User:
+    actor = Actor.from_request(request)
+    person = get_object_or_404(staff_users_visible(actor=actor), pk=user_id)
+    if not user_manageable_by(actor, person):
+        raise PermissionDenied
+    return person
+
+
+@capability_required(Capability.USERS_MANAGE)
+def staff_user_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    person = _manageable_user(request, user_id)
+    actor = Actor.from_request(request)
+    form = StaffUserForm(request.POST or None, actor=actor, user=person)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            staff_user_update(
+                actor=actor,
+                user=person,
+                role=data["role"],
+                region=data["region"],
+                display_name=data["display_name"],
+                email=data["email"],
+                is_active=data["is_active"],
+                reason=data["reason"],
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error)
+        else:
+            messages.success(request, _("The account %(name)s is saved.") % {"name": person})
+            return redirect("accounts:staff_user_list")
+    return render(request, "accounts/staff_user_edit.html", {"form": form, "person": person})
+
+
+@require_POST
+@capability_required(Capability.USERS_MANAGE)
+def staff_user_password_reset_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    person = _manageable_user(request, user_id)
+    password = staff_password_reset(actor=Actor.from_request(request), user=person)
+    return render(
+        request, "accounts/staff_user_password.html", {"person": person, "password": password}
+    )

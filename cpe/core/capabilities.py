@@ -10,3 +10,10 @@ class Capability:
     CONTACTS_EDIT = "contacts.edit"
     JOBS_VIEW = "jobs.view"
     JOBS_DETAILS = "jobs.details"  # every job in scope, with the technical text of failures
+    USERS_MANAGE = "users.manage"  # staff accounts within one's scope
+
+    @classmethod
+    def all(cls) -> frozenset[str]:
+        return frozenset(
+            value for name, value in vars(cls).items() if name.isupper() and isinstance(value, str)
+        )

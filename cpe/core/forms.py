@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from cpe.core.selectors import AuditFilters
@@ -35,3 +36,13 @@ class AuditFilterForm(forms.Form):
             date_from=data.get("date_from"),
             date_to=data.get("date_to"),
         )
+
+
+def apply_validation_error(
+    form: forms.Form, error: ValidationError, default_field: str | None = None
+) -> None:
+    """Show a service's ValidationError on the form: on its fields, else at the top."""
+    messages = error.message_dict if hasattr(error, "error_dict") else {"__all__": error.messages}
+    for field, texts in messages.items():
+        target = field if field in form.fields else default_field
+        form.add_error(target, texts)

@@ -14,6 +14,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.urls import reverse
 
 M = TypeVar("M", bound=Model)
@@ -66,6 +67,9 @@ def capability_required(
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path(), reverse(login_url_name))
+            if getattr(request.user, "must_change_password", False):
+                # A temporary password given by an administrator opens nothing but this page.
+                return redirect("accounts:password_change")
             require_capability(request.user, capability)
             return view(request, *args, **kwargs)
 

@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
 from cpe.core.capabilities import Capability
+from cpe.core.forms import apply_validation_error
 from cpe.core.permissions import capability_required
 from cpe.core.services import Actor
 from cpe.public.forms import NoticeForm
@@ -64,9 +65,8 @@ def staff_notice_edit(request: HttpRequest, notice_id: int | None = None) -> Htt
                 pinned=data["pinned"],
                 publish=data["publish"],
             )
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+        except ValidationError as error:
+            apply_validation_error(form, error)
         else:
             messages.success(request, _("The notice is saved."))
             return redirect("public:staff_notice_list")

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from cpe.core.admin import AuditedAdmin
 from cpe.regions.models import Bureau, Region, SupportContact
@@ -9,7 +10,14 @@ class RegionAdmin(AuditedAdmin):
     list_display = ["code", "name", "name_en", "level", "parent"]
     list_filter = ["level"]
     search_fields = ["code", "name", "name_en"]
-    readonly_fields = ["path"]
+    # The tree's shape (code, parent, path) changes only through regions.services.
+    readonly_fields = ["code", "level", "parent", "path"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Region | None = None) -> bool:
+        return False
 
 
 @admin.register(Bureau)

@@ -1,7 +1,7 @@
 """Health of the platform's parts."""
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from cpe.core.selectors import health_check
 
@@ -14,7 +14,9 @@ class HealthOut(Schema):
 
 
 @router.get("/healthz", response={200: HealthOut, 503: HealthOut})
-def healthz(request: HttpRequest) -> tuple[int, dict]:
+def healthz(request: HttpRequest) -> Status:
     checks = health_check()
     healthy = all(value == "ok" for value in checks.values())
-    return (200 if healthy else 503), {"status": "ok" if healthy else "error", "checks": checks}
+    return Status(
+        200 if healthy else 503, {"status": "ok" if healthy else "error", "checks": checks}
+    )

@@ -1,0 +1,167 @@
+"""Every protected page and API call, asked by every role: the status code each must get.
+
+Out-of-scope records answer 404 (their existence is not the caller's business); pages a
+role may never open answer 403; anonymous callers are sent to sign in (302) or get 401.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cpe.core.services import Actor, job_enqueue
+from cpe.public.services import notice_save
+from cpe.regions.jobs import EXPORT_CONTACTS
+
+ROLES = [
+    "anonymous",
+    "learner",
+    "district_officer",
+    "officer_elsewhere",
+    "city_admin",
+    "city_admin_elsewhere",
+    "province_admin",
+    "course_manager",
+    "support",
+    "auditor",
+    "superuser",
+]
+
+STAFF = {r: 200 for r in ROLES if r not in ("anonymous", "learner")}
+
+
+def row(anonymous: int, learner: int, **codes: int) -> dict[str, int]:
+    """Expected codes for one view: every staff role 200 unless named otherwise."""
+    expected = {"anonymous": anonymous, "learner": learner, **STAFF}
+    expected.update(codes)
+    return expected
+
+
+ADMINS_ONLY = {
+    "district_officer": 403,
+    "officer_elsewhere": 403,
+    "course_manager": 403,
+    "support": 403,
+}
+
+MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
+    "learner home": (
+        "get",
+        "/learn/",
+        {**{r: 403 for r in STAFF}, "anonymous": 302, "learner": 200},
+    ),
+    "staff console": ("get", "/staff/", row(302, 403)),
+    "audit log": ("get", "/staff/audit/", row(302, 403, **ADMINS_ONLY)),
+    "audit API": ("get", "/api/v1/audit", row(401, 403, **ADMINS_ONLY)),
+    "notice list": (
+        "get",
+        "/staff/notices/",
+        row(302, 403, **ADMINS_ONLY, auditor=403),
+    ),
+    "new notice": (
+        "get",
+        "/staff/notices/new/",
+        row(302, 403, **ADMINS_ONLY, auditor=403),
+    ),
+    "a Wuhan notice": (
+        "get",
+        "/staff/notices/{notice}/",
+        row(302, 403, **ADMINS_ONLY, auditor=403, city_admin_elsewhere=404),
+    ),
+    "bureau contacts": ("get", "/staff/contacts/", row(302, 403)),
+    "edit Jiang'an contacts": (
+        "get",
+        "/staff/contacts/420102/",
+        row(
+            302,
+            403,
+            officer_elsewhere=404,
+            city_admin_elsewhere=404,
+            course_manager=403,
+            support=403,
+            auditor=403,
+        ),
+    ),
+    "export contacts": (
+        "post",
+        "/staff/contacts/export/",
+        {**{r: 302 for r in STAFF}, "anonymous": 302, "learner": 403},
+    ),
+    "job list": ("get", "/staff/jobs/", row(302, 403)),
+    "job API list": ("get", "/api/v1/jobs", row(401, 403)),
+    # A job started by the Jiang'an officer: theirs, and support's (who sees every job).
+    "someone's job": (
+        "get",
+        "/staff/jobs/{job}/",
+        {
+            **{r: 404 for r in STAFF},
+            "anonymous": 302,
+            "learner": 403,
+            "district_officer": 200,
+            "support": 200,
+            "superuser": 200,
+        },
+    ),
+    "someone's job API": (
+        "get",
+        "/api/v1/jobs/{job}",
+        {
+            **{r: 404 for r in STAFF},
+            "anonymous": 401,
+            "learner": 403,
+            "district_officer": 200,
+            "support": 200,
+            "superuser": 200,
+        },
+    ),
+    "staff accounts": ("get", "/staff/users/", row(302, 403, **ADMINS_ONLY, auditor=403)),
+    "new staff account": ("get", "/staff/users/new/", row(302, 403, **ADMINS_ONLY, auditor=403)),
+    # The Jiang'an officer's account: managed by Wuhan's and Hubei's administrators.
+    "an officer's account": (
+        "get",
+        "/staff/users/{officer}/",
+        row(302, 403, **ADMINS_ONLY, auditor=403, city_admin_elsewhere=404),
+    ),
+    "change own password": (
+        "get",
+        "/account/password/",
+        {**{r: 200 for r in ROLES}, "anonymous": 302},
+    ),
+    "Django admin": ("get", "/admin/", {**{r: 302 for r in ROLES}, "superuser": 200}),
+}
+
+
+@pytest.fixture
+def targets(users, regions) -> dict[str, str]:
+    notice = notice_save(
+        actor=Actor(user=users["city_admin"]),
+        title="武汉通知",
+        body="正文",
+        region=regions["420100"],
+        publish=True,
+    )
+    job = job_enqueue(
+        kind=EXPORT_CONTACTS,
+        actor=Actor(user=users["district_officer"]),
+        region_path=regions["420102"].path,
+    )
+    return {
+        "notice": str(notice.pk),
+        "job": str(job.pk),
+        "officer": str(users["district_officer"].pk),
+    }
+
+
+@pytest.mark.parametrize("view", list(MATRIX))
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_the_expected_answer(view, role, users, targets, client_for):
+    method, url, expected = MATRIX[view]
+    client = client_for(None if role == "anonymous" else users[role])
+    response = getattr(client, method)(url.format(**targets))
+    assert response.status_code == expected[role], (
+        f"{role} on {view} ({url}): {response.status_code}, expected {expected[role]}"
+    )
+
+
+def test_the_matrix_names_every_role_for_every_view():
+    for view, (_method, _url, expected) in MATRIX.items():
+        assert set(expected) == set(ROLES), view

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+from huey.contrib.djhuey import HUEY
+
+from cpe.core.jobs import JobError, job_kind
+from cpe.core.models import AuditEntry, Job
+from cpe.core.services import Actor, JobContext, job_enqueue, job_run, jobs_housekeep
+
+
+@job_kind("tests.count", "Count to a number")
+def count_job(context: JobContext) -> dict:
+    total = int(context.params["to"])
+    context.progress(0, total=total, message="counting")
+    for done in range(1, total + 1):
+        context.progress(done)
+    context.save_file("count.txt", f"{total}\n".encode())
+    return {"counted": total}
+
+
+@job_kind("tests.explode", "Fail unexpectedly")
+def explode_job(context: JobContext) -> None:
+    raise RuntimeError("secret internals: password=hunter2")
+
+
+@job_kind("tests.refuse", "Fail with a reason for the person")
+def refuse_job(context: JobContext) -> None:
+    raise JobError("The file has no rows.")
+
+
+@pytest.fixture
+def officer_actor(users) -> Actor:
+    return Actor(user=users["district_officer"], ip="192.0.2.9")
+
+
+def test_a_job_runs_to_the_end_with_its_progress_result_and_file(
+    officer_actor, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_enqueue(kind="tests.count", actor=officer_actor, params={"to": 7})
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED
+    assert (job.progress_done, job.progress_total, job.percent) == (7, 7, 100)
+    assert job.result == {"counted": 7}
+    assert job.result_file.read() == b"7\n"
+    assert job.started_at and job.finished_at
+    assert AuditEntry.objects.filter(action="job.enqueue", target_id=str(job.pk)).exists()
+
+
+def test_an_unexpected_failure_is_shown_in_plain_words_without_internals(officer_actor):
+    job = job_enqueue(kind="tests.explode", actor=officer_actor)
+    job = job_run(job_id=str(job.pk))
+    assert job.state == Job.State.FAILED
+    assert "hunter2" not in job.message
+    assert "RuntimeError" in job.error  # kept for support staff
+
+
+def test_a_job_error_reaches_the_person_as_written(officer_actor):
+    job = job_enqueue(kind="tests.refuse", actor=officer_actor)
+    job = job_run(job_id=str(job.pk))
+    assert (job.state, job.message) == (Job.State.FAILED, "The file has no rows.")
+
+
+def test_a_second_delivery_of_the_same_job_does_nothing(officer_actor):
+    job = job_enqueue(kind="tests.count", actor=officer_actor, params={"to": 2})
+    assert job_run(job_id=str(job.pk)) is not None
+    assert job_run(job_id=str(job.pk)) is None
+
+
+def test_an_unknown_job_kind_is_refused_before_anything_is_recorded(officer_actor):
+    with pytest.raises(LookupError):
+        job_enqueue(kind="tests.nope", actor=officer_actor)
+    assert not Job.objects.exists()
+
+
+def test_housekeeping_fails_stalled_jobs_and_forgets_old_ones(officer_actor):
+    now = timezone.now()
+    stalled = job_enqueue(kind="tests.count", actor=officer_actor, params={"to": 1})
+    Job.objects.filter(pk=stalled.pk).update(state=Job.State.RUNNING)
+    Job.objects.filter(pk=stalled.pk).update(updated_at=now - timedelta(hours=2))
+    old = job_enqueue(kind="tests.count", actor=officer_actor, params={"to": 1})
+    job_run(job_id=str(old.pk))
+    Job.objects.filter(pk=old.pk).update(finished_at=now - timedelta(days=91))
+    recent = job_enqueue(kind="tests.count", actor=officer_actor, params={"to": 1})
+    job_run(job_id=str(recent.pk))
+
+    assert jobs_housekeep(now=now) == {"stalled": 1, "removed": 1}
+    assert Job.objects.get(pk=stalled.pk).state == Job.State.FAILED
+    assert not Job.objects.filter(pk=old.pk).exists()
+    assert Job.objects.filter(pk=recent.pk).exists()
+
+
+def test_the_job_page_and_api_show_progress_and_the_download(
+    users, client_for, officer_actor, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        job = job_enqueue(kind="tests.count", actor=officer_actor, params={"to": 3})
+    client = client_for(users["district_officer"])
+    page = client.get(f"/staff/jobs/{job.pk}/")
+    assert page.status_code == 200
+    assert b'value="100"' in page.content
+    data = client.get(f"/api/v1/jobs/{job.pk}").json()
+    assert (data["state"], data["percent"], data["result"]) == ("succeeded", 100, {"counted": 3})
+    download = client.get(data["download_url"])
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == b"3\n"
+    # Another officer may not download it.
+    other = client_for(users["officer_elsewhere"])
+    assert other.get(data["download_url"]).status_code == 404
+
+
+def test_only_support_staff_see_the_technical_details_of_a_failure(
+    users, client_for, officer_actor
+):
+    job = job_enqueue(kind="tests.explode", actor=officer_actor)
+    job_run(job_id=str(job.pk))
+    own = client_for(users["district_officer"]).get(f"/staff/jobs/{job.pk}/")
+    assert b"RuntimeError" not in own.content
+    support = client_for(users["support"]).get(f"/staff/jobs/{job.pk}/")
+    assert b"RuntimeError" in support.content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_consumer_takes_the_job_from_the_queue_storage(regions, users, monkeypatch):
+    """Not inline: the job goes into the configured storage (SQLite file or Redis) and a
+    huey consumer thread takes it out and runs it, as `manage.py run_huey` does."""
+    # The worker thread must not keep its connection, or the test database cannot be dropped.
+    monkeypatch.setitem(connections.settings["default"], "CONN_MAX_AGE", 0)
+    HUEY.immediate = False
+    HUEY.flush()
+    try:
+        job = job_enqueue(
+            kind="tests.count", actor=Actor(user=users["district_officer"]), params={"to": 5}
+        )
+        assert HUEY.pending_count() == 1
+        consumer = HUEY.create_consumer(workers=1, worker_type="thread", periodic=False)
+        consumer.start()
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                job.refresh_from_db()
+                if job.is_finished:
+                    break
+                time.sleep(0.1)
+        finally:
+            consumer.stop(graceful=True)
+        assert job.state == Job.State.SUCCEEDED, job.error
+        assert job.result == {"counted": 5}
+        assert HUEY.pending_count() == 0
+    finally:
+        HUEY.flush()
+        HUEY.immediate = True
+
+
+def test_the_housekeeping_job_is_scheduled_daily():
+    from cpe.core.tasks import housekeeping
+
+    schedule = housekeeping.s().validate_datetime
+    runs = [
+        timezone.datetime(2026, 11, 23, hour, minute)
+        for hour in range(24)
+        for minute in range(60)
+        if schedule(timezone.datetime(2026, 11, 23, hour, minute))
+    ]
+    assert runs == [timezone.datetime(2026, 11, 23, 19, 30)]
