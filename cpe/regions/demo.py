@@ -39,7 +39,7 @@ def seed(actor: Actor) -> None:
         name_en="Wuhan Accounting Examination Office",
         address="武汉市江岸区市民之家财政服务窗口（演示地址）",
         address_en="Finance desk, Citizens' Service Centre, Jiang'an, Wuhan (demo address)",
-        phones="027-85800001",
+        phones="027-85799000",
         office_hours=HOURS,
         office_hours_en=HOURS_EN,
     )

@@ -76,3 +76,17 @@ def test_the_catalogue_holds_every_text_in_the_code(tmp_path):
     committed = {e.msgid for e in polib.pofile(str(PO)) if not e.obsolete and e.translated()}
     missing = sorted(extracted - committed)
     assert not missing, f"texts without a Chinese translation (run `make messages`): {missing[:10]}"
+
+
+def test_an_english_browser_still_gets_chinese_pages_until_the_person_switches(client, db):
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9").content.decode()
+    assert '<html lang="zh-hans">' in page and "帮助与联系方式" in page
+    client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert '<html lang="en">' in page
+
+
+def test_the_api_answers_in_the_language_the_client_asks_for(client, db):
+    english = client.get("/api/v1/jobs", HTTP_ACCEPT_LANGUAGE="en").json()["message"]
+    chinese = client.get("/api/v1/jobs").json()["message"]
+    assert (english, chinese) == ("Please sign in first.", "请先登录。")
