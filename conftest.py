@@ -14,11 +14,11 @@ from cpe.accounts.models import User
 from cpe.accounts.roles import Role
 from cpe.accounts.services import user_create
 from cpe.core.services import Actor
+from cpe.core.testing import TEST_PASSWORD as PASSWORD
 from cpe.regions import demo as regions_demo
 from cpe.regions.models import Region
 from cpe.regions.services import bureau_save, region_upsert
 
-PASSWORD = "correct-horse-battery"
 SYSTEM = Actor.for_system("tests")
 
 

@@ -6,7 +6,7 @@ import json
 import logging
 import traceback
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +14,7 @@ from django.core.files.base import ContentFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cpe.core.jobs import JobError, job_kind_get
@@ -75,11 +75,23 @@ def _jsonable(value: Any) -> Any:
 
 
 def snapshot(instance: models.Model, fields: list[str]) -> dict[str, Any]:
-    """The named fields of a record as plain JSON values, for an audit before/after."""
+    """The named fields of a record as plain values an auditor can read.
+
+    A related record is written as its name and id ("武汉市 #2"), a time in the
+    platform's time zone, so the log reads the same in five years as today.
+    """
     data: dict[str, Any] = {}
     for name in fields:
         field = instance._meta.get_field(name)
+        if field.is_relation:
+            related = getattr(instance, name)
+            # Names in the platform's own language, whoever's browser made the change.
+            with translation.override(settings.LANGUAGE_CODE):
+                data[name] = None if related is None else f"{related} #{related.pk}"
+            continue
         value = getattr(instance, field.attname)
+        if isinstance(value, datetime):
+            value = timezone.localtime(value).isoformat(timespec="seconds")
         data[name] = value
     return _jsonable(data)
 

@@ -4,11 +4,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from conftest import PASSWORD
 from cpe.accounts.models import User
 from cpe.accounts.roles import Role
 from cpe.accounts.services import user_create
 from cpe.core.models import AuditEntry
+from cpe.core.testing import TEST_PASSWORD as PASSWORD
 
 
 def _login(client, url, username, password):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from conftest import PASSWORD
+from cpe.core.testing import TEST_PASSWORD as PASSWORD
 
 pytestmark = pytest.mark.skipif(
     not settings.REDIS_URL, reason="REDIS_URL is not set (CI sets it in its second run)"

@@ -3,12 +3,12 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from conftest import PASSWORD
 from cpe.accounts.models import User
 from cpe.accounts.roles import Role
 from cpe.accounts.services import staff_password_reset, staff_user_create, staff_user_update
 from cpe.core.models import AuditEntry
 from cpe.core.services import Actor
+from cpe.core.testing import TEST_PASSWORD as PASSWORD
 
 
 @pytest.fixture

@@ -82,3 +82,23 @@ def test_an_actor_from_a_request_carries_the_user_and_address(users):
     actor = Actor.from_request(request)
     entry = audit_record(actor=actor, action="test.view")
     assert (entry.actor, entry.actor_label, entry.ip) == (users["auditor"], "auditor", "192.0.2.7")
+
+
+def test_a_snapshot_names_related_records_and_uses_local_time(users, regions):
+    from django.utils import translation
+
+    from cpe.core.services import snapshot
+    from cpe.public.services import notice_save
+
+    notice = notice_save(
+        actor=Actor(user=users["city_admin"]),
+        title="t",
+        body="b",
+        region=regions["420100"],
+        publish=True,
+    )
+    with translation.override("en"):
+        values = snapshot(notice, ["region", "published_at", "created_by"])
+    assert values["region"] == f"武汉市 #{regions['420100'].pk}"
+    assert values["published_at"].endswith("+08:00")
+    assert values["created_by"] == f"city_admin #{users['city_admin'].pk}"
