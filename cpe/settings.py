@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "cpe.core",
     "cpe.regions",
     "cpe.accounts",
+    "cpe.registry",
     "cpe.public",
     "cpe.api",
 ]

@@ -41,9 +41,9 @@ def test_production_refuses_to_start_without_its_secrets(tmp_path):
 def test_production_starts_when_every_secret_is_given(tmp_path):
     secrets = {
         "SECRET_KEY": "x" * 50,
-        "FIELD_ENCRYPTION_KEYS": "k1:" + "A" * 44,
-        "LOOKUP_HASH_KEY": "B" * 44,
-        "SIGNING_KEY": "C" * 44,
+        "FIELD_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",  # base64 of 32 bytes
+        "LOOKUP_HASH_KEY": "B" * 43 + "=",
+        "SIGNING_KEY": "C" * 43 + "=",
     }
     result = _start({"DEBUG": "false", **secrets}, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -96,3 +96,18 @@ def test_every_setting_read_from_the_environment_is_documented():
     assert names, "no settings found"
     missing = sorted(n for n in names if n not in example)
     assert not missing, f"not in .env.example: {missing}"
+
+
+def test_a_malformed_encryption_key_stops_start_up(tmp_path):
+    result = _start(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "x" * 50,
+            "FIELD_ENCRYPTION_KEYS": "k1:tooshort",
+            "LOOKUP_HASH_KEY": "B" * 43 + "=",
+            "SIGNING_KEY": "C" * 43 + "=",
+        },
+        tmp_path,
+    )
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEYS" in result.stderr

@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RegistryConfig(AppConfig):
+    name = "cpe.registry"
+    verbose_name = _("Learner registry")
+
+    def ready(self) -> None:
+        # A malformed encryption key must stop start-up, not the first information collection.
+        from cpe.registry.crypto import field_keys
+
+        field_keys()
