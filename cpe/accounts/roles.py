@@ -30,7 +30,9 @@ _ADMIN = {
 
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.LEARNER: frozenset({Capability.STUDY}),
-    Role.DISTRICT_OFFICER: frozenset(_STAFF | {Capability.CONTACTS_EDIT}),
+    Role.DISTRICT_OFFICER: frozenset(
+        _STAFF | {Capability.CONTACTS_EDIT, Capability.LEARNERS_REVEAL}
+    ),
     Role.CITY_ADMIN: frozenset(_STAFF | _ADMIN),
     Role.PROVINCE_ADMIN: frozenset(_STAFF | _ADMIN),
     Role.COURSE_MANAGER: frozenset(_STAFF),

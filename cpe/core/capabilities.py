@@ -11,6 +11,7 @@ class Capability:
     JOBS_VIEW = "jobs.view"
     JOBS_DETAILS = "jobs.details"  # every job in scope, with the technical text of failures
     USERS_MANAGE = "users.manage"  # staff accounts within one's scope
+    LEARNERS_REVEAL = "learners.reveal"  # see a learner's full ID number (audited)
 
     @classmethod
     def all(cls) -> frozenset[str]:

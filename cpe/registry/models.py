@@ -1,0 +1,124 @@
+"""Learner records: the people a district bureau has collected, and how their status changed."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from cpe.registry.crypto import decrypt
+
+ID_NUMBER_PURPOSE = "id_number"
+
+
+class QualificationLevel(models.TextChoices):
+    NONE = "none", _("No qualification")
+    JUNIOR = "junior", _("Junior")
+    INTERMEDIATE = "intermediate", _("Intermediate")
+    SENIOR = "senior", _("Senior")
+    PROFESSOR = "professor", _("Professor-level senior")
+
+
+class Gender(models.TextChoices):
+    MALE = "male", _("Male")
+    FEMALE = "female", _("Female")
+
+
+class Learner(models.Model):
+    """One person who must take continuing education; one record per ID number.
+
+    The ID number is never stored as text: `id_number_encrypted` holds the AES-GCM value
+    (with its key id), `id_number_hash` the keyed hash that finds it and keeps it unique,
+    `id_number_masked` what pages show.
+    """
+
+    class Status(models.TextChoices):
+        COLLECTED = "collected", _("Collected")
+        TRANSFER_PENDING = "transfer_pending", _("Transfer waiting for acceptance")
+        DEREGISTERED = "deregistered", _("Deregistered")
+
+    id_number_encrypted = models.TextField(editable=False)
+    id_number_hash = models.CharField(max_length=64, unique=True, editable=False)
+    id_number_masked = models.CharField(_("ID number"), max_length=18, editable=False)
+    name = models.CharField(_("name"), max_length=30)
+    gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, editable=False)
+    birth_date = models.DateField(_("birth date"), editable=False)
+    mobile = models.CharField(_("mobile number"), max_length=11)
+    employer_name = models.CharField(_("employer"), max_length=200)
+    employer_uscc = models.CharField(_("unified social credit code"), max_length=18, blank=True)
+    qualification_level = models.CharField(
+        _("qualification level"), max_length=16, choices=QualificationLevel.choices
+    )
+    certificate_number = models.CharField(_("certificate number"), max_length=40, blank=True)
+    qualification_year = models.PositiveSmallIntegerField(
+        _("year the qualification was obtained"), null=True, blank=True
+    )
+    district = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("district"),
+        on_delete=models.PROTECT,
+        related_name="learners",
+    )
+    status = models.CharField(
+        _("status"), max_length=20, choices=Status.choices, default=Status.COLLECTED, db_index=True
+    )
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="learner",
+    )
+    collected_at = models.DateTimeField(_("collected"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["district__code", "name"]
+        verbose_name = _("learner")
+        verbose_name_plural = _("learners")
+        indexes = [
+            models.Index(fields=["district", "name"]),
+            models.Index(fields=["mobile"]),
+            models.Index(fields=["employer_name"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(qualification_level="none")
+                | models.Q(qualification_year__isnull=False),
+                name="learner_qualification_has_a_year",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.id_number_masked}"
+
+    @property
+    def audit_region_path(self) -> str:
+        return self.district.path
+
+    def reveal_id_number(self) -> str:
+        """The full number. Call only through `learner_id_number_reveal`, which audits it."""
+        return decrypt(self.id_number_encrypted, purpose=ID_NUMBER_PURPOSE)
+
+
+class LearnerStatusChange(models.Model):
+    """The history of a learner's status and district: who changed it, when and why."""
+
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20)
+    from_district = models.ForeignKey(
+        "regions.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    to_district = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=500, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '-'} -> {self.to_status}"
