@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from cpe.core.capabilities import Capability
 from cpe.core.services import Actor, audit_record, snapshot
 from cpe.regions.models import Region
-from cpe.registry.crypto import encrypt, lookup_hash, mask_id_number
+from cpe.registry.crypto import encrypt, field_keys, key_id_of, lookup_hash, mask_id_number
 from cpe.registry.identity import (
     normalise_id_number,
     normalise_mobile,
@@ -178,3 +178,55 @@ def learner_id_number_reveal(*, actor: Actor, learner: Learner) -> str:
         raise PermissionDenied
     audit_record(actor=actor, action="learner.reveal_id_number", target=learner)
     return learner.reveal_id_number()
+
+
+@dataclass(frozen=True)
+class RotationResult:
+    examined: int
+    reencrypted: int
+    rehashed: int
+
+
+def learners_rotate_keys(*, actor: Actor, batch_size: int = 1000) -> RotationResult:
+    """Bring every stored ID number onto the current encryption key and hash key.
+
+    Run after putting a new key first in FIELD_ENCRYPTION_KEYS (keep the old one behind
+    it until this finishes) or after changing LOOKUP_HASH_KEY. Each batch commits on its
+    own, so a stopped run resumes where it left off; running it twice changes nothing.
+    """
+    current = field_keys().current
+    examined = reencrypted = rehashed = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                Learner.objects.select_for_update()
+                .filter(pk__gt=last_pk)
+                .order_by("pk")
+                .only("pk", "id_number_encrypted", "id_number_hash")[:batch_size]
+            )
+            if not batch:
+                break
+            for learner in batch:
+                value = learner.reveal_id_number()
+                fields = []
+                if key_id_of(learner.id_number_encrypted) != current:
+                    learner.id_number_encrypted = encrypt(value, purpose=ID_NUMBER_PURPOSE)
+                    fields.append("id_number_encrypted")
+                    reencrypted += 1
+                digest = id_number_hash(value)
+                if learner.id_number_hash != digest:
+                    learner.id_number_hash = digest
+                    fields.append("id_number_hash")
+                    rehashed += 1
+                if fields:
+                    learner.save(update_fields=fields)
+            examined += len(batch)
+            last_pk = batch[-1].pk
+    result = RotationResult(examined=examined, reencrypted=reencrypted, rehashed=rehashed)
+    audit_record(
+        actor=actor,
+        action="learner.rotate_keys",
+        after={"key_id": current, **result.__dict__},
+    )
+    return result
