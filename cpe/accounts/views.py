@@ -10,7 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -158,7 +158,7 @@ def staff_user_list(request: HttpRequest) -> HttpResponse:
     )
     for user in page:
         user.manageable = user_manageable_by(actor, user)
-    query = f"q={search}" if search else ""
+    query = urlencode({"q": search}) if search else ""
     return render(
         request, "accounts/staff_user_list.html", {"page": page, "q": search, "query": query}
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -60,10 +61,15 @@ def jobs_visible(*, user: Any) -> QuerySet[Job]:
     return Job.objects.filter(created_by=user).select_related("created_by")
 
 
+def health_report() -> tuple[int, dict[str, Any]]:
+    """The HTTP status and body that /healthz and the API both answer with."""
+    checks = health_check()
+    healthy = all(value == "ok" for value in checks.values())
+    return (200 if healthy else 503), {"status": "ok" if healthy else "error", "checks": checks}
+
+
 def health_check() -> dict[str, str]:
     """The state of each part the platform depends on: "ok", or what went wrong."""
-    from django.conf import settings
-
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:

@@ -10,7 +10,7 @@ from cpe.core.capabilities import Capability
 from cpe.core.forms import AuditFilterForm
 from cpe.core.jobs import job_kind_label
 from cpe.core.permissions import capability_required
-from cpe.core.selectors import audit_actions, audit_search, health_check, jobs_visible
+from cpe.core.selectors import audit_actions, audit_search, health_report, jobs_visible
 
 
 @capability_required(Capability.AUDIT_VIEW)
@@ -60,11 +60,8 @@ def job_download(request: HttpRequest, job_id: str) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
-    checks = health_check()
-    healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
-    )
+    status, body = health_report()
+    return JsonResponse(body, status=status)
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

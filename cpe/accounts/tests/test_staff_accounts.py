@@ -162,3 +162,20 @@ def test_the_form_shows_a_taken_user_name_next_to_the_field(users, regions, clie
         },
     )
     assert "username" in response.context["form"].errors
+
+
+def test_page_links_keep_a_search_with_spaces_and_ampersands(users, regions, client_for):
+    from cpe.accounts.services import staff_user_create
+
+    city = Actor(user=users["city_admin"])
+    for number in range(51):  # more than one page
+        staff_user_create(
+            actor=city,
+            username=f"auditor{number:02d}",
+            role=Role.AUDITOR,
+            region=regions["420100"],
+            display_name=f"审计 & 复核 {number:02d}",
+        )
+    page = client_for(users["city_admin"]).get("/staff/users/", {"q": "审计 & 复核"})
+    assert page.context["page"].paginator.count == 51
+    assert 'href="?q=%E5%AE%A1%E8%AE%A1+%26+%E5%A4%8D%E6%A0%B8&amp;page=2"' in page.content.decode()

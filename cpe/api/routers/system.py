@@ -3,7 +3,7 @@
 from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
-from cpe.core.selectors import health_check
+from cpe.core.selectors import health_report
 
 router = Router(tags=["system"])
 
@@ -15,8 +15,4 @@ class HealthOut(Schema):
 
 @router.get("/healthz", response={200: HealthOut, 503: HealthOut})
 def healthz(request: HttpRequest) -> Status:
-    checks = health_check()
-    healthy = all(value == "ok" for value in checks.values())
-    return Status(
-        200 if healthy else 503, {"status": "ok" if healthy else "error", "checks": checks}
-    )
+    return Status(*health_report())
