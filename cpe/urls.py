@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("cpe.public.urls")),
     path("", include("cpe.accounts.urls")),
     path("", include("cpe.regions.urls")),
+    path("", include("cpe.registry.urls")),
     path("", include("cpe.core.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
