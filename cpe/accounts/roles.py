@@ -31,13 +31,20 @@ _ADMIN = {
 CAPABILITIES: dict[str, frozenset[str]] = {
     Role.LEARNER: frozenset({Capability.STUDY}),
     Role.DISTRICT_OFFICER: frozenset(
-        _STAFF | {Capability.CONTACTS_EDIT, Capability.LEARNERS_REVEAL}
+        _STAFF
+        | {
+            Capability.CONTACTS_EDIT,
+            Capability.LEARNERS_VIEW,
+            Capability.LEARNERS_MANAGE,
+            Capability.LEARNERS_REVEAL,
+        }
     ),
-    Role.CITY_ADMIN: frozenset(_STAFF | _ADMIN),
-    Role.PROVINCE_ADMIN: frozenset(_STAFF | _ADMIN),
+    Role.CITY_ADMIN: frozenset(_STAFF | _ADMIN | {Capability.LEARNERS_VIEW}),
+    Role.PROVINCE_ADMIN: frozenset(_STAFF | _ADMIN | {Capability.LEARNERS_VIEW}),
     Role.COURSE_MANAGER: frozenset(_STAFF),
-    Role.SUPPORT: frozenset(_STAFF | {Capability.JOBS_DETAILS}),
-    Role.AUDITOR: frozenset(_STAFF | {Capability.AUDIT_VIEW}),
+    # Support answers learners' questions, so it reads their records (masked) in its scope.
+    Role.SUPPORT: frozenset(_STAFF | {Capability.JOBS_DETAILS, Capability.LEARNERS_VIEW}),
+    Role.AUDITOR: frozenset(_STAFF | {Capability.AUDIT_VIEW, Capability.LEARNERS_VIEW}),
     Role.SUPERUSER: Capability.all() - {Capability.STUDY},
 }
 

@@ -11,6 +11,8 @@ class Capability:
     JOBS_VIEW = "jobs.view"
     JOBS_DETAILS = "jobs.details"  # every job in scope, with the technical text of failures
     USERS_MANAGE = "users.manage"  # staff accounts within one's scope
+    LEARNERS_VIEW = "learners.view"  # learner records within one's scope, masked
+    LEARNERS_MANAGE = "learners.manage"  # collect, edit, import, transfer, deregister
     LEARNERS_REVEAL = "learners.reveal"  # see a learner's full ID number (audited)
 
     @classmethod
