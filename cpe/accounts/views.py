@@ -92,6 +92,12 @@ def staff_home(request: HttpRequest) -> HttpResponse:
     user = request.user
     tiles = [
         (
+            Capability.LEARNERS_VIEW,
+            "registry:learner_list",
+            _("Learners"),
+            _("Collect, find and correct learner records; transfers between districts."),
+        ),
+        (
             Capability.AUDIT_VIEW,
             "core:audit_list",
             _("Audit log"),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
+from django.core.files.storage import Storage, storages
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -69,6 +72,15 @@ class Learner(models.Model):
         on_delete=models.PROTECT,
         related_name="learner",
     )
+    # While a transfer waits, the district that has been asked to take the learner over.
+    transfer_to = models.ForeignKey(
+        "regions.Region",
+        verbose_name=_("transfer to"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="incoming_learners",
+    )
     collected_at = models.DateTimeField(_("collected"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -86,7 +98,12 @@ class Learner(models.Model):
                 condition=models.Q(qualification_level="none")
                 | models.Q(qualification_year__isnull=False),
                 name="learner_qualification_has_a_year",
-            )
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status="transfer_pending", transfer_to__isnull=False)
+                | (~models.Q(status="transfer_pending") & models.Q(transfer_to__isnull=True)),
+                name="learner_transfer_target_only_while_pending",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -122,3 +139,54 @@ class LearnerStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '-'} -> {self.to_status}"
+
+    @property
+    def from_status_label(self) -> str:
+        return Learner.Status(self.from_status).label if self.from_status else ""
+
+    @property
+    def to_status_label(self) -> str:
+        return Learner.Status(self.to_status).label
+
+
+def private_storage() -> Storage:
+    return storages["private"]
+
+
+def evidence_upload_to(instance: LearnerEvidence, filename: str) -> str:
+    # A random name: the officer's file name may carry the person's name or ID number.
+    suffix = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+    return f"evidence/{instance.learner_id}/{uuid.uuid4().hex}{suffix[instance.content_type]}"
+
+
+class LearnerEvidence(models.Model):
+    """A document that backs a learner's record: proof of employment or a certificate."""
+
+    class Kind(models.TextChoices):
+        EMPLOYMENT = "employment", _("Proof of employment")
+        QUALIFICATION = "qualification", _("Qualification certificate")
+        OTHER = "other", _("Other document")
+
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="evidence")
+    kind = models.CharField(_("kind of document"), max_length=16, choices=Kind.choices)
+    file = models.FileField(upload_to=evidence_upload_to, storage=private_storage, max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(max_length=40)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-id"]
+        verbose_name = _("evidence file")
+        verbose_name_plural = _("evidence files")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.original_name}"
+
+    @property
+    def audit_region_path(self) -> str:
+        return self.learner.district.path

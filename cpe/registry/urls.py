@@ -1,9 +1,61 @@
 """Registry pages: the officer's learner console, imports, and the learner's sign-in."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-from cpe.registry import views  # noqa: F401
+from cpe.registry import views
 
 app_name = "registry"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("staff/learners/", views.learner_list, name="learner_list"),
+    path("staff/learners/new/", views.learner_create, name="learner_create"),
+    path("staff/learners/transfers/", views.transfer_list, name="transfer_list"),
+    path("staff/learners/<int:learner_id>/", views.learner_detail, name="learner_detail"),
+    path("staff/learners/<int:learner_id>/edit/", views.learner_edit, name="learner_edit"),
+    path("staff/learners/<int:learner_id>/reveal/", views.learner_reveal, name="learner_reveal"),
+    path(
+        "staff/learners/<int:learner_id>/transfer/",
+        views.learner_transfer,
+        name="learner_transfer",
+    ),
+    path(
+        "staff/learners/<int:learner_id>/transfer/accept/",
+        views.learner_transfer_accept_view,
+        name="learner_transfer_accept",
+    ),
+    path(
+        "staff/learners/<int:learner_id>/transfer/decline/",
+        views.learner_transfer_decline_view,
+        name="learner_transfer_decline",
+    ),
+    path(
+        "staff/learners/<int:learner_id>/transfer/cancel/",
+        views.learner_transfer_cancel_view,
+        name="learner_transfer_cancel",
+    ),
+    path(
+        "staff/learners/<int:learner_id>/deregister/",
+        views.learner_deregister_view,
+        name="learner_deregister",
+    ),
+    path(
+        "staff/learners/<int:learner_id>/reinstate/",
+        views.learner_reinstate_view,
+        name="learner_reinstate",
+    ),
+    path(
+        "staff/learners/<int:learner_id>/evidence/",
+        views.evidence_upload,
+        name="evidence_upload",
+    ),
+    path(
+        "staff/learners/<int:learner_id>/evidence/<int:evidence_id>/",
+        views.evidence_download,
+        name="evidence_download",
+    ),
+    path(
+        "staff/learners/<int:learner_id>/evidence/<int:evidence_id>/remove/",
+        views.evidence_remove,
+        name="evidence_remove",
+    ),
+]

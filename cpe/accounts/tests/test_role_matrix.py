@@ -11,6 +11,8 @@ import pytest
 from cpe.core.services import Actor, job_enqueue
 from cpe.public.services import notice_save
 from cpe.regions.jobs import EXPORT_CONTACTS
+from cpe.registry.services import learner_collect
+from cpe.registry.testing import learner_details
 
 ROLES = [
     "anonymous",
@@ -42,6 +44,20 @@ ADMINS_ONLY = {
     "course_manager": 403,
     "support": 403,
 }
+
+# Roles that read learner records but never change them.
+NOT_MANAGERS = {
+    r: 403
+    for r in (
+        "city_admin",
+        "city_admin_elsewhere",
+        "province_admin",
+        "course_manager",
+        "support",
+        "auditor",
+    )
+}
+ELSEWHERE_404 = {"officer_elsewhere": 404, "city_admin_elsewhere": 404}
 
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "learner home": (
@@ -126,6 +142,36 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         "/account/password/",
         {**{r: 200 for r in ROLES}, "anonymous": 302},
     ),
+    "learner list": ("get", "/staff/learners/", row(302, 403, course_manager=403)),
+    "transfers": ("get", "/staff/learners/transfers/", row(302, 403, course_manager=403)),
+    "collect a learner": ("get", "/staff/learners/new/", row(302, 403, **NOT_MANAGERS)),
+    # A learner collected by Jiang'an: seen by those above it, changed by its own officer.
+    "a Jiang'an learner": (
+        "get",
+        "/staff/learners/{learner}/",
+        row(302, 403, **ELSEWHERE_404, course_manager=403),
+    ),
+    "edit a Jiang'an learner": (
+        "get",
+        "/staff/learners/{learner}/edit/",
+        row(302, 403, **NOT_MANAGERS, officer_elsewhere=404),
+    ),
+    "deregister a Jiang'an learner": (
+        "get",
+        "/staff/learners/{learner}/deregister/",
+        row(302, 403, **NOT_MANAGERS, officer_elsewhere=404),
+    ),
+    "show a Jiang'an learner's ID number": (
+        "post",
+        "/staff/learners/{learner}/reveal/",
+        {
+            **{r: 403 for r in STAFF},
+            "anonymous": 302,
+            "learner": 403,
+            "district_officer": 200,
+            "officer_elsewhere": 404,
+        },
+    ),
     "Django admin": ("get", "/admin/", {**{r: 302 for r in ROLES}, "superuser": 200}),
 }
 
@@ -144,7 +190,13 @@ def targets(users, regions) -> dict[str, str]:
         actor=Actor(user=users["district_officer"]),
         region_path=regions["420102"].path,
     )
+    learner = learner_collect(
+        actor=Actor(user=users["district_officer"]),
+        district=regions["420102"],
+        details=learner_details(),
+    )
     return {
+        "learner": str(learner.pk),
         "notice": str(notice.pk),
         "job": str(job.pk),
         "officer": str(users["district_officer"].pk),
