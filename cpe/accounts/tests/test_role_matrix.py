@@ -172,6 +172,18 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
             "officer_elsewhere": 404,
         },
     ),
+    "learner search API": ("get", "/api/v1/learners", row(401, 403, course_manager=403)),
+    "a Jiang'an learner API": (
+        "get",
+        "/api/v1/learners/{learner}",
+        row(401, 403, **ELSEWHERE_404, course_manager=403),
+    ),
+    "transfer a Jiang'an learner API": (
+        "post",
+        "/api/v1/learners/{learner}/transfer/cancel",
+        # Nothing is waiting, so the officer's call is refused as a 422: allowed, but invalid.
+        row(401, 403, **(NOT_MANAGERS | ELSEWHERE_404), district_officer=422, superuser=422),
+    ),
     "Django admin": ("get", "/admin/", {**{r: 302 for r in ROLES}, "superuser": 200}),
 }
 
