@@ -177,7 +177,7 @@ def learner_collect(*, actor: Actor, district: Region, details: LearnerDetails) 
 def _locked(learner: Learner) -> Learner:
     """The learner's row, locked for this transaction, so two officers' changes queue up."""
     return (
-        Learner.objects.select_for_update()
+        Learner.objects.select_for_update(of=("self",))
         .select_related("district", "transfer_to")
         .get(pk=learner.pk)
     )
