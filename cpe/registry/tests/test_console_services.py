@@ -320,3 +320,30 @@ def test_removing_a_document_deletes_the_file_and_keeps_a_note(
     assert not LearnerEvidence.objects.exists() and not storage.exists(name)
     entry = AuditEntry.objects.get(action="learner.evidence_remove")
     assert entry.changes["before"]["original_name"] == "a.pdf" and entry.reason == "传错了"
+
+
+def test_console_work_leaves_no_plaintext_id_number_in_the_database(officer, hongshan, regions):
+    from cpe.registry.tests.test_collect import _every_value_in_the_database
+
+    first, corrected = make_id_number(sequence=11), make_id_number(sequence=13)
+    learner = learner_collect(
+        actor=officer, district=regions["420102"], details=learner_details(id_number=first)
+    )
+    learner_update(actor=officer, learner=learner, details=learner_details(id_number=corrected))
+    learner_evidence_attach(
+        actor=officer,
+        learner=learner,
+        kind="employment",
+        upload=SimpleUploadedFile(f"{corrected}.pdf", PDF_BYTES),
+    )
+    learner_transfer_request(
+        actor=officer,
+        learner=learner,
+        to_district=regions["420111"],
+        reason=f"号码 {corrected}"[:2],
+    )
+    learner_transfer_accept(actor=hongshan, learner=learner)
+    dump = _every_value_in_the_database()
+    assert learner.id_number_masked in dump
+    for number in (first, corrected):
+        assert number not in dump and number[:17] not in dump
