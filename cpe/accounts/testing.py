@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from django.test import Client
@@ -12,6 +13,8 @@ from cpe.accounts.models import TOTPDevice, User
 from cpe.core.testing import TEST_PASSWORD
 
 SECRET_ON_PAGE = re.compile(r'data-totp-secret="([A-Z2-7]+)"')
+# Time a request may take between computing a code and the server checking it.
+SAFETY_SECONDS = 3
 
 
 def secret_on_page(response: Any) -> str:
@@ -22,10 +25,20 @@ def secret_on_page(response: Any) -> str:
 
 
 def fresh_code(secret: str, *, after_step: int = 0) -> str:
-    """A code that the server accepts now: the earliest step in the window not used yet."""
-    step = max(totp.time_step() - totp.WINDOW, after_step + 1)
-    assert step <= totp.time_step() + totp.WINDOW, "every code of the window was used"
-    return totp.code_at_step(secret, step)
+    """A code the server accepts now: the earliest step of the window not used yet.
+
+    The oldest step's code stops working at the next boundary, so it is used only with a
+    few seconds to spare; when every usable code is spent, this waits for the next step.
+    """
+    while True:
+        now = time.time()
+        step = totp.time_step(now)
+        spare = (step + 1) * totp.STEP_SECONDS - now
+        lowest = step - totp.WINDOW if spare > SAFETY_SECONDS else step - totp.WINDOW + 1
+        candidate = max(lowest, after_step + 1)
+        if candidate <= step + totp.WINDOW:
+            return totp.code_at_step(secret, candidate)
+        time.sleep(spare + 0.05)
 
 
 def device_secret(user: User) -> tuple[str, int]:
