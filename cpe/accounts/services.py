@@ -399,8 +399,8 @@ def totp_enrolment_confirm(
         raise _throttle_error()
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).first()
-        pending = totp_device_of(user, confirmed=False)
-        current = totp_device_of(user)
+        devices = {d.confirmed: d for d in TOTPDevice.objects.select_for_update().filter(user=user)}
+        pending, current = devices.get(False), devices.get(True)
         step = _step_for(pending, code)
         current_step = _step_for(current, current_code) if current is not None else None
         if step is not None and (current is None or current_step is not None):

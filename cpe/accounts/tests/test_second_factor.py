@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 import time
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
-from django.db import connection
+from django.db import connection, connections
+from django.test import Client
 
 from cpe.accounts import totp
 from cpe.accounts.models import TOTPDevice, User
@@ -204,6 +206,35 @@ def test_a_code_is_never_accepted_twice(client, users):
     assert again.context["form"].errors["code"] == [
         "验证码不正确。请输入身份验证器应用当前显示的验证码。"
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_code_sent_twice_at_the_same_moment_signs_in_only_once(users):
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
+    secret = _enrolled(Client(), "city_admin")
+    _, last = device_secret(users["city_admin"])
+    code = fresh_code(secret, after_step=last)
+    clients = [Client(REMOTE_ADDR=f"198.51.100.{n}") for n in (1, 2)]
+    for client in clients:
+        assert _password_step(client, "city_admin")["Location"] == "/staff/login/code/"
+    barrier = threading.Barrier(2)
+    outcomes: list[int] = []
+
+    def send(client: Client) -> None:
+        try:
+            barrier.wait()
+            outcomes.append(client.post("/staff/login/code/", {"code": code}).status_code)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [200, 302]
+    assert sum(_signed_in(c) for c in clients) == 1
 
 
 def test_the_code_step_expires_after_a_few_minutes(client, users):
