@@ -26,7 +26,8 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The Django admin, with its sign-in sent through the staff sign-in and its second factor.
+    "cpe.accounts.admin_site.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "cpe.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -149,6 +151,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_RATE_LIMIT = env_str("LOGIN_RATE_LIMIT", "10/300")  # attempts/seconds, per IP and per account
+# Staff roles that must sign in with a second factor (TOTP); other staff may set one up.
+TOTP_REQUIRED_ROLES = env_list(
+    "TOTP_REQUIRED_ROLES", ["district_officer", "city_admin", "province_admin", "superuser"]
+)
+TOTP_RATE_LIMIT = env_str("TOTP_RATE_LIMIT", "5/300")  # wrong codes, per IP and per account
+# How long the password step stays valid while the person finds their code.
+TOTP_PENDING_SECONDS = env_int("TOTP_PENDING_SECONDS", 300)
 # How many reverse proxies stand in front of the app (0: use REMOTE_ADDR as it is).
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 

@@ -92,3 +92,36 @@ class PasswordChangeForm(forms.Form):
         if data.get("new_password") and data.get("new_password") != data.get("new_password_again"):
             self.add_error("new_password_again", _("The two new passwords are not the same."))
         return data
+
+
+def _code_field(label: str, *, autofocus: bool = False) -> forms.CharField:
+    attrs = {"autocomplete": "one-time-code", "inputmode": "numeric", "maxlength": 12}
+    if autofocus:
+        attrs["autofocus"] = True
+    return forms.CharField(label=label, max_length=12, widget=forms.TextInput(attrs=attrs))
+
+
+class CodeForm(forms.Form):
+    """The six digits an authenticator app shows."""
+
+    code = _code_field(_("Code from your authenticator app"), autofocus=True)
+
+
+class EnrolmentForm(forms.Form):
+    """Confirm a new authenticator; replacing one also needs a code from the old one."""
+
+    code = _code_field(_("Code shown by the new authenticator"), autofocus=True)
+    current_code = _code_field(_("Code shown by your current authenticator"))
+
+    def __init__(self, *args: Any, replacing: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not replacing:
+            del self.fields["current_code"]
+
+
+class SecondFactorResetForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Reason for the reset"),
+        max_length=500,
+        help_text=_("For example: the phone with the authenticator app was lost."),
+    )

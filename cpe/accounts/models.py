@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cpe.accounts.roles import CAPABILITIES, ROLE_REGION_LEVEL, STAFF_ROLES, Role
@@ -67,3 +68,42 @@ class User(AbstractUser):
     @property
     def audit_region_path(self) -> str:
         return self.region.path if self.region_id else ""
+
+
+class TOTPDevice(models.Model):
+    """An authenticator app a staff member set up for the second factor (RFC 6238).
+
+    A person has at most one confirmed device, which signs them in, and at most one
+    being set up, which becomes the confirmed one when they type a code from it. The
+    secret is encrypted at rest (AES-GCM, bound to the owner: see `cpe.accounts.totp`).
+    """
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="totp_devices"
+    )
+    secret_encrypted = models.CharField(max_length=200)
+    confirmed = models.BooleanField(_("confirmed"), default=False)
+    # The newest time step whose code was accepted: a code is never accepted twice.
+    last_used_step = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("set up on"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("authenticator")
+        verbose_name_plural = _("authenticators")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(confirmed=True), name="totp_one_confirmed_per_user"
+            ),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(confirmed=False), name="totp_one_pending_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} TOTP"
+
+    @property
+    def audit_region_path(self) -> str:
+        return self.user.audit_region_path

@@ -14,21 +14,40 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from cpe.accounts.forms import LoginForm, PasswordChangeForm, StaffUserForm
-from cpe.accounts.models import User
+from cpe.accounts.forms import (
+    CodeForm,
+    EnrolmentForm,
+    LoginForm,
+    PasswordChangeForm,
+    SecondFactorResetForm,
+    StaffUserForm,
+)
+from cpe.accounts.models import TOTPDevice, User
 from cpe.accounts.selectors import staff_users_visible
 from cpe.accounts.services import (
     login_attempt,
+    login_enrolment_confirm,
+    login_pending,
+    login_pending_start,
+    login_second_factor,
     password_change,
+    second_factor_mark_verified,
+    second_factor_required,
+    second_factor_step,
     staff_password_reset,
     staff_user_create,
     staff_user_update,
+    totp_device_of,
+    totp_enrolment_confirm,
+    totp_enrolment_details,
+    totp_enrolment_start,
+    totp_reset,
     user_manageable_by,
 )
 from cpe.core.capabilities import Capability
 from cpe.core.forms import apply_validation_error
 from cpe.core.permissions import capability_required
-from cpe.core.services import Actor, audit_record
+from cpe.core.services import Actor, audit_record, client_ip
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
@@ -71,7 +90,100 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 
 def staff_login_view(request: HttpRequest) -> HttpResponse:
-    return _login_page(request, staff=True)
+    """Step one of a staff sign-in: the password. Step two (code or set-up) follows."""
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        result = login_attempt(
+            request=request,
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password"],
+        )
+        if result.user is None:
+            form.add_error(None, result.error)
+        elif not result.user.is_staff_member:
+            form.add_error(
+                None, _("This sign-in is for staff. Learners sign in on the learner page.")
+            )
+        else:
+            next_url = _safe_next(request, "")
+            step = second_factor_step(result.user)
+            if not step:
+                return _finish_staff_sign_in(request, result.user, None, next_url)
+            # Not signed in yet: the session only remembers who gave the password.
+            login_pending_start(request, user=result.user, next_url=next_url)
+            return redirect(
+                "accounts:staff_login_code" if step == "code" else "accounts:staff_login_enrol"
+            )
+    return render(
+        request, "accounts/staff_login.html", {"form": form, "next": request.GET.get("next", "")}
+    )
+
+
+def _finish_staff_sign_in(
+    request: HttpRequest, user: User, device: TOTPDevice | None, next_url: str
+) -> HttpResponse:
+    login(request, user)
+    if device is not None:
+        second_factor_mark_verified(request, device)
+    if user.must_change_password:
+        return redirect("accounts:password_change")
+    return redirect(next_url or reverse("accounts:staff_home"))
+
+
+def _sign_in_again(request: HttpRequest) -> HttpResponse:
+    messages.error(request, _("Your sign-in has expired. Enter your user name and password again."))
+    return redirect("accounts:staff_login")
+
+
+def staff_login_code_view(request: HttpRequest) -> HttpResponse:
+    """Step two for someone with an authenticator: its current code."""
+    pending = login_pending(request)
+    if pending is None:
+        return _sign_in_again(request)
+    person, next_url = pending
+    if second_factor_step(person) != "code":  # reset by an administrator meanwhile
+        return redirect("accounts:staff_login_enrol")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, device = login_second_factor(request=request, code=form.cleaned_data["code"])
+        except PermissionDenied:
+            return _sign_in_again(request)
+        except ValidationError as error:
+            apply_validation_error(form, error, default_field="code")
+        else:
+            return _finish_staff_sign_in(request, user, device, next_url)
+    return render(request, "accounts/staff_login_code.html", {"form": form, "person": person})
+
+
+def staff_login_enrol_view(request: HttpRequest) -> HttpResponse:
+    """Step two at the first sign-in of a role that needs a second factor: set one up."""
+    pending = login_pending(request)
+    if pending is None:
+        return _sign_in_again(request)
+    person, next_url = pending
+    step = second_factor_step(person)
+    if step == "code":
+        return redirect("accounts:staff_login_code")
+    if step != "enrol":  # the role no longer needs one: start again from the password
+        return _sign_in_again(request)
+    device = totp_enrolment_start(actor=Actor(user=person, ip=client_ip(request)), user=person)
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user, device = login_enrolment_confirm(request=request, code=form.cleaned_data["code"])
+        except PermissionDenied:
+            return _sign_in_again(request)
+        except ValidationError as error:
+            apply_validation_error(form, error, default_field="code")
+        else:
+            messages.success(request, _("Your authenticator app is set up."))
+            return _finish_staff_sign_in(request, user, device, next_url)
+    return render(
+        request,
+        "accounts/staff_login_enrol.html",
+        {"form": form, "person": person, "enrolment": totp_enrolment_details(device)},
+    )
 
 
 @require_POST
@@ -126,6 +238,12 @@ def staff_home(request: HttpRequest) -> HttpResponse:
             "core:job_list",
             _("Background jobs"),
             _("Imports, exports and other long work, with their progress."),
+        ),
+        (
+            Capability.STAFF_CONSOLE,
+            "accounts:two_factor",
+            _("Sign-in security"),
+            _("Your authenticator app for the second sign-in step."),
         ),
     ]
     visible = [(url, title, text) for cap, url, title, text in tiles if user.has_capability(cap)]
@@ -202,6 +320,26 @@ def _manageable_user(request: HttpRequest, user_id: int) -> User:
     return person
 
 
+def _staff_user_page(
+    request: HttpRequest,
+    person: User,
+    form: StaffUserForm,
+    reset_form: SecondFactorResetForm | None = None,
+) -> HttpResponse:
+    return render(
+        request,
+        "accounts/staff_user_edit.html",
+        {
+            "form": form,
+            "person": person,
+            "second_factor": totp_device_of(person),
+            "second_factor_pending": totp_device_of(person, confirmed=False),
+            "second_factor_required": second_factor_required(person),
+            "reset_form": reset_form or SecondFactorResetForm(prefix="totp"),
+        },
+    )
+
+
 @capability_required(Capability.USERS_MANAGE)
 def staff_user_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
     person = _manageable_user(request, user_id)
@@ -225,7 +363,7 @@ def staff_user_edit_view(request: HttpRequest, user_id: int) -> HttpResponse:
         else:
             messages.success(request, _("The account %(name)s is saved.") % {"name": person})
             return redirect("accounts:staff_user_list")
-    return render(request, "accounts/staff_user_edit.html", {"form": form, "person": person})
+    return _staff_user_page(request, person, form)
 
 
 @require_POST
@@ -235,4 +373,68 @@ def staff_user_password_reset_view(request: HttpRequest, user_id: int) -> HttpRe
     password = staff_password_reset(actor=Actor.from_request(request), user=person)
     return render(
         request, "accounts/staff_user_password.html", {"person": person, "password": password}
+    )
+
+
+@require_POST
+@capability_required(Capability.USERS_MANAGE)
+def staff_user_second_factor_reset_view(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Remove a staff member's authenticator (lost phone); they set up a new one at sign-in."""
+    person = _manageable_user(request, user_id)
+    actor = Actor.from_request(request)
+    reset_form = SecondFactorResetForm(request.POST, prefix="totp")
+    if reset_form.is_valid():
+        try:
+            totp_reset(actor=actor, user=person, reason=reset_form.cleaned_data["reason"])
+        except ValidationError as error:
+            apply_validation_error(reset_form, error)
+        else:
+            messages.success(
+                request,
+                _("The authenticator of %(name)s is reset. They set up a new one at next sign-in.")
+                % {"name": person},
+            )
+            return redirect("accounts:staff_user_edit", user_id=person.pk)
+    return _staff_user_page(request, person, StaffUserForm(actor=actor, user=person), reset_form)
+
+
+# --- One's own second factor ----------------------------------------------------------
+
+
+@capability_required(Capability.STAFF_CONSOLE)
+def two_factor_view(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    return render(
+        request,
+        "accounts/two_factor.html",
+        {"device": totp_device_of(user), "required": second_factor_required(user)},
+    )
+
+
+@capability_required(Capability.STAFF_CONSOLE)
+def two_factor_setup_view(request: HttpRequest) -> HttpResponse:
+    """Set up an authenticator, or replace the current one (which needs a code from it)."""
+    actor = Actor.from_request(request)
+    user = request.user
+    device = totp_enrolment_start(actor=actor, user=user)
+    current = totp_device_of(user)
+    form = EnrolmentForm(request.POST or None, replacing=current is not None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            device = totp_enrolment_confirm(
+                actor=actor,
+                user=user,
+                code=form.cleaned_data["code"],
+                current_code=form.cleaned_data.get("current_code", ""),
+            )
+        except ValidationError as error:
+            apply_validation_error(form, error, default_field="code")
+        else:
+            second_factor_mark_verified(request, device)
+            messages.success(request, _("Your authenticator app is set up."))
+            return redirect("accounts:two_factor")
+    return render(
+        request,
+        "accounts/two_factor_setup.html",
+        {"form": form, "current": current, "enrolment": totp_enrolment_details(device)},
     )

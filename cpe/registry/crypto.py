@@ -1,101 +1,35 @@
 """ID numbers at rest: AES-GCM encryption with a key id per value, a keyed hash to find a
 value without decrypting, and the masked form shown on pages.
 
-FIELD_ENCRYPTION_KEYS is "id:base64key,id:base64key", newest first: the first key
-encrypts, every key decrypts, so keys rotate by adding a new one in front and
-re-encrypting (the rotation command comes with the learner table).
+The primitives live in `cpe.core.crypto` (accounts encrypts TOTP secrets with the same
+keys); they are re-exported here so the registry reads as before. FIELD_ENCRYPTION_KEYS is
+"id:base64key,id:base64key", newest first: the first key encrypts, every key decrypts.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import os
-from dataclasses import dataclass
-from functools import cache
+from cpe.core.crypto import (
+    DecryptionError,
+    FieldKeys,
+    decrypt,
+    encrypt,
+    field_keys,
+    key_id_of,
+    lookup_hash,
+    parse_field_keys,
+)
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-
-
-class DecryptionError(Exception):
-    """A stored value could not be decrypted: wrong key, unknown key id, or tampering."""
-
-
-@dataclass(frozen=True)
-class FieldKeys:
-    current: str
-    keys: dict[str, bytes]
-
-
-def _b64_key(name: str, text: str) -> bytes:
-    try:
-        key = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ImproperlyConfigured(f"{name}: a key is not valid base64.") from None
-    if len(key) != 32:
-        raise ImproperlyConfigured(f"{name}: each key must be 32 bytes (AES-256), not {len(key)}.")
-    return key
-
-
-def parse_field_keys(text: str) -> FieldKeys:
-    keys: dict[str, bytes] = {}
-    for part in (p.strip() for p in text.split(",")):
-        key_id, sep, material = part.partition(":")
-        if not sep or not key_id.isalnum():
-            raise ImproperlyConfigured(
-                "FIELD_ENCRYPTION_KEYS must read 'id:base64key[,id:base64key...]'."
-            )
-        if key_id in keys:
-            raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS names the key id {key_id} twice.")
-        keys[key_id] = _b64_key("FIELD_ENCRYPTION_KEYS", material)
-    return FieldKeys(current=next(iter(keys)), keys=keys)
-
-
-@cache
-def _cached_keys(text: str) -> FieldKeys:
-    return parse_field_keys(text)
-
-
-def field_keys() -> FieldKeys:
-    return _cached_keys(settings.FIELD_ENCRYPTION_KEYS)
-
-
-def encrypt(plaintext: str, *, purpose: str) -> str:
-    """'keyid:base64(nonce || ciphertext+tag)'. The purpose (e.g. "id_number") is bound as
-    associated data, so a value copied into another column does not decrypt there."""
-    keys = field_keys()
-    nonce = os.urandom(12)
-    sealed = AESGCM(keys.keys[keys.current]).encrypt(nonce, plaintext.encode(), purpose.encode())
-    return f"{keys.current}:{base64.b64encode(nonce + sealed).decode()}"
-
-
-def key_id_of(token: str) -> str:
-    return token.partition(":")[0]
-
-
-def decrypt(token: str, *, purpose: str) -> str:
-    key_id, _, body = token.partition(":")
-    key = field_keys().keys.get(key_id)
-    if key is None:
-        raise DecryptionError(f"No key with id {key_id!r} is configured.")
-    try:
-        raw = base64.b64decode(body, validate=True)
-        return AESGCM(key).decrypt(raw[:12], raw[12:], purpose.encode()).decode()
-    except (InvalidTag, binascii.Error, ValueError) as exc:
-        raise DecryptionError("The stored value does not decrypt with its key.") from exc
-
-
-def lookup_hash(value: str, *, purpose: str) -> str:
-    """HMAC-SHA256 of a canonical value: equal values hash equal, so exact search and a
-    unique constraint work without decrypting, and without the key nobody can try
-    all 10^17 ID numbers against the table."""
-    key = _b64_key("LOOKUP_HASH_KEY", settings.LOOKUP_HASH_KEY)
-    return hmac.new(key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
+__all__ = [
+    "DecryptionError",
+    "FieldKeys",
+    "decrypt",
+    "encrypt",
+    "field_keys",
+    "key_id_of",
+    "lookup_hash",
+    "mask_id_number",
+    "parse_field_keys",
+]
 
 
 def mask_id_number(value: str) -> str:

@@ -20,9 +20,9 @@ def _results_in_tmp(settings: LazySettings, tmp_path: Path) -> None:
 
 
 def test_a_staff_member_exports_the_bureau_contacts_as_csv(
-    page: Page, sign_in: Callable[..., None], tmp_path: Path
+    page: Page, staff_sign_in: Callable[..., None], tmp_path: Path
 ) -> None:
-    sign_in(page, "/staff/login/", "city.wuhan")
+    staff_sign_in(page, "city.wuhan")
     page.goto("/staff/contacts/")
     # Found by the form's action, not the label, so the test holds in either language.
     page.locator("form[action='/staff/contacts/export/'] button[type=submit]").click()

@@ -33,10 +33,10 @@ def _documents_in_tmp(settings: LazySettings, tmp_path: Path) -> None:
 
 
 def test_an_officer_collects_a_learner_and_attaches_their_certificate(
-    phone: Page, sign_in: Callable[..., None], tmp_path: Path
+    phone: Page, staff_sign_in: Callable[..., None], tmp_path: Path
 ) -> None:
     page = phone  # officers register people at the counter, sometimes on a tablet or phone
-    sign_in(page, "/staff/login/", "officer.jiangan")
+    staff_sign_in(page, "officer.jiangan")
     page.goto("/staff/learners/new/")
     form = page.locator("main form[method=post]")
     form.locator("[name=id_number]").fill(NEW_ID_NUMBER.lower())
@@ -76,7 +76,7 @@ def test_an_officer_collects_a_learner_and_attaches_their_certificate(
 
 
 def test_an_officer_cannot_open_a_learner_of_another_district(
-    page: Page, sign_in: Callable[..., None]
+    page: Page, staff_sign_in: Callable[..., None]
 ) -> None:
     jiangan = User.objects.get(username="officer.jiangan")
     number = make_id_number("420102", "19850101", 33)
@@ -85,7 +85,7 @@ def test_an_officer_cannot_open_a_learner_of_another_district(
         district=jiangan.region,
         details=learner_details(id_number=number, name="赵敏", mobile="13700001111"),
     )
-    sign_in(page, "/staff/login/", "officer.hongshan")
+    staff_sign_in(page, "officer.hongshan")
     response = page.goto(f"/staff/learners/{learner.pk}/")
     assert response is not None and response.status == 404
     expect(page.locator("main")).not_to_contain_text("赵敏")

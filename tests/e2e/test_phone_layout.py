@@ -60,8 +60,8 @@ def test_the_help_page_fits_a_phone_screen(phone: Page) -> None:
     assert_fits_the_phone(phone, "/help/")
 
 
-def test_the_audit_log_fits_a_phone_screen(phone: Page, sign_in: Callable[..., None]) -> None:
-    sign_in(phone, "/staff/login/", "auditor")
+def test_the_audit_log_fits_a_phone_screen(phone: Page, staff_sign_in: Callable[..., None]) -> None:
+    staff_sign_in(phone, "auditor")
     expect(phone.locator(".tiles")).to_be_visible()
     assert_fits_the_phone(phone, "/staff/audit/")
     # The demo data leaves entries with before/after values (the widest cells) behind, so

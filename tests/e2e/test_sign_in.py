@@ -13,8 +13,10 @@ pytestmark = pytest.mark.e2e
 SignIn = Callable[..., None]
 
 
-def test_a_staff_member_signs_in_and_sees_the_console_tiles(page: Page, sign_in: SignIn) -> None:
-    sign_in(page, "/staff/login/", "city.wuhan")
+def test_a_staff_member_signs_in_and_sees_the_console_tiles(
+    page: Page, staff_sign_in: SignIn
+) -> None:
+    staff_sign_in(page, "city.wuhan")
 
     expect(page).to_have_url(re.compile(r"/staff/$"))
     # A city administrator may do everything the console offers, so at least these tiles show

@@ -184,6 +184,14 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         # Nothing is waiting, so the officer's call is refused as a 422: allowed, but invalid.
         row(401, 403, **(NOT_MANAGERS | ELSEWHERE_404), district_officer=422, superuser=422),
     ),
+    "own sign-in security": ("get", "/account/two-factor/", row(302, 403)),
+    "set up own authenticator": ("get", "/account/two-factor/setup/", row(302, 403)),
+    # Without a reason the form comes back with its error (200) for those who may reset.
+    "reset an officer's authenticator": (
+        "post",
+        "/staff/users/{officer}/two-factor/reset/",
+        row(302, 403, **ADMINS_ONLY, auditor=403, city_admin_elsewhere=404),
+    ),
     "Django admin": ("get", "/admin/", {**{r: 302 for r in ROLES}, "superuser": 200}),
 }
 

@@ -6,6 +6,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from cpe.accounts.models import User
 from cpe.accounts.roles import Role
 from cpe.accounts.services import staff_password_reset, staff_user_create, staff_user_update
+from cpe.accounts.testing import staff_sign_in
 from cpe.core.models import AuditEntry
 from cpe.core.services import Actor
 from cpe.core.testing import TEST_PASSWORD as PASSWORD
@@ -97,7 +98,8 @@ def test_a_temporary_password_opens_only_the_password_page_until_changed(
     user, password = staff_user_create(
         actor=city, username="new.officer", role=Role.DISTRICT_OFFICER, region=regions["420102"]
     )
-    response = client.post("/staff/login/", {"username": "new.officer", "password": password})
+    # An officer sets up the authenticator first (the second factor), then the password.
+    response = staff_sign_in(client, "new.officer", password)
     assert response["Location"] == "/account/password/"
     assert client.get("/staff/contacts/")["Location"] == "/account/password/"
 

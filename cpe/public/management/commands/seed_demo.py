@@ -47,4 +47,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 "\n  Learners sign in at /login/, staff at /staff/login/, "
                 "the Django admin is /admin/."
+                "\n  Officers, administrators and admin also need an authenticator app: "
+                "the first sign-in shows its QR code and key.\n  No phone at hand? "
+                "`python manage.py demo_totp_code officer.jiangan` prints the current code "
+                "(DEBUG only)."
             )
