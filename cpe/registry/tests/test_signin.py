@@ -297,7 +297,9 @@ def test_repeated_failures_lock_the_account_even_with_the_right_password(
     settings.LOGIN_RATE_LIMIT = "3/300"
     user = activate(collect(), last_code)
     for n in range(3):
-        refusal(lambda: learner_sign_in(ip=f"198.51.100.{n}", login=ZHANG, password="wrong-pass"))
+        refusal(
+            lambda n=n: learner_sign_in(ip=f"198.51.100.{n}", login=ZHANG, password="wrong-pass")
+        )
     refused = refusal(
         lambda: learner_sign_in(ip="203.0.113.1", login=ZHANG, password=GOOD_PASSWORD)
     )
@@ -310,7 +312,7 @@ def test_repeated_failures_from_one_address_block_that_address(collect, last_cod
     settings.LOGIN_RATE_LIMIT = "3/300"
     user = activate(collect(), last_code)
     for login in ["13000000001", "13000000002", "13000000003"]:
-        refusal(lambda: learner_sign_in(ip=IP, login=login, password="wrong-pass"))
+        refusal(lambda login=login: learner_sign_in(ip=IP, login=login, password="wrong-pass"))
     assert refusal(lambda: learner_sign_in(ip=IP, login=ZHANG, password=GOOD_PASSWORD)).code == (
         "too_many_attempts"
     )
