@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.views import redirect_to_login
@@ -66,10 +67,6 @@ def _login_page(request: HttpRequest, *, staff: bool) -> HttpResponse:
     return render(request, template, {"form": form, "next": request.GET.get("next", "")})
 
 
-def login_view(request: HttpRequest) -> HttpResponse:
-    return _login_page(request, staff=False)
-
-
 def staff_login_view(request: HttpRequest) -> HttpResponse:
     return _login_page(request, staff=True)
 
@@ -82,7 +79,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("public:home")
 
 
-@capability_required(Capability.STUDY, login_url_name="accounts:login")
+@capability_required(Capability.STUDY, login_url_name="registry:signin")
 def learner_home(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/learner_home.html", {"district": request.user.region})
 
@@ -129,7 +126,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
 def password_change_view(request: HttpRequest) -> HttpResponse:
     """Any signed-in person changes their password; required after a temporary one."""
     if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), reverse("accounts:login"))
+        return redirect_to_login(request.get_full_path(), reverse(settings.LOGIN_URL))
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

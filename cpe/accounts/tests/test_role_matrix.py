@@ -11,6 +11,7 @@ import pytest
 from cpe.core.services import Actor, job_enqueue
 from cpe.public.services import notice_save
 from cpe.regions.jobs import EXPORT_CONTACTS
+from cpe.registry.services import LearnerDetails, learner_collect
 
 ROLES = [
     "anonymous",
@@ -127,6 +128,23 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         {**{r: 200 for r in ROLES}, "anonymous": 302},
     ),
     "Django admin": ("get", "/admin/", {**{r: 302 for r in ROLES}, "superuser": 200}),
+    # The learner's own record (the test learner is linked to a collected learner below).
+    "learner profile": (
+        "get",
+        "/learn/profile/",
+        {**{r: 403 for r in STAFF}, "anonymous": 302, "learner": 200},
+    ),
+    "learner profile API": (
+        "get",
+        "/api/v1/learner/profile",
+        {**{r: 403 for r in STAFF}, "anonymous": 401, "learner": 200},
+    ),
+    # Choosing a first password; a learner who has one is sent to the change page (302).
+    "learner chooses a password": (
+        "get",
+        "/login/password/",
+        {**{r: 403 for r in STAFF}, "anonymous": 302, "learner": 302},
+    ),
 }
 
 
@@ -144,6 +162,19 @@ def targets(users, regions) -> dict[str, str]:
         actor=Actor(user=users["district_officer"]),
         region_path=regions["420102"].path,
     )
+    learner = learner_collect(
+        actor=Actor(user=users["district_officer"]),
+        district=regions["420102"],
+        details=LearnerDetails(
+            id_number="42010219800101159X",
+            name="张晓梅",
+            mobile="13800138000",
+            employer_name="武汉某某会计师事务所",
+            qualification_level="none",
+        ),
+    )
+    learner.user = users["learner"]
+    learner.save(update_fields=["user"])
     return {
         "notice": str(notice.pk),
         "job": str(job.pk),
