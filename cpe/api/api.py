@@ -5,7 +5,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from cpe.api.errors import install_error_handlers
-from cpe.api.routers import audit, jobs, notices, regions, system
+from cpe.api.routers import audit, jobs, learner, notices, regions, system
 
 api = NinjaAPI(
     title="CPE API",
@@ -25,3 +25,4 @@ api.add_router("/regions", regions.router)
 api.add_router("/notices", notices.router)
 api.add_router("/jobs", jobs.router)
 api.add_router("/audit", audit.router)
+api.add_router("/learner", learner.router)
