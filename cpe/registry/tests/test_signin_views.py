@@ -190,3 +190,21 @@ def test_the_sign_in_pages_render_in_both_languages(client, regions, language):
         assert response.status_code == 200
         assert f'lang="{language}"' in response.content.decode()
     assert Learner.objects.count() == 0
+
+
+def test_the_demo_learners_sign_in_as_the_readme_says(client, db, settings, last_code):
+    from django.core.management import call_command
+
+    from cpe.accounts.demo import DEMO_PASSWORD
+    from cpe.registry.demo import ACTIVATED, NOT_ACTIVATED
+
+    settings.DEBUG = True
+    call_command("seed_demo", "--quiet-logins")
+    call_command("seed_demo", "--quiet-logins")  # idempotent
+    assert Learner.objects.filter(district__code="420102").count() == 3
+    for login in (ACTIVATED[0], ACTIVATED[2]):
+        response = Client().post("/login/", {"username": login, "password": DEMO_PASSWORD})
+        assert response["Location"] == "/learn/"
+    assert Learner.objects.get(user__username="learner").name == ACTIVATED[1]
+    assert first_sign_in(client, NOT_ACTIVATED[0], NOT_ACTIVATED[1])["Location"] == "/login/code/"
+    assert redeem(client, last_code())["Location"] == "/learn/"
