@@ -32,7 +32,7 @@ def code_sent_to(sms_dir: Path, mobile: str) -> str:
     messages = sorted(p for p in sms_dir.iterdir() if f"-{mobile}-" in p.name)
     assert messages, f"no text message to {mobile}"
     body = messages[-1].read_text(encoding="utf-8").split("\n\n", 1)[1]
-    match = re.search(r"\b(\d{6})\b", body)
+    match = re.search(r"(?<!\d)(\d{6})(?!\d)", body)
     assert match, body
     return match.group(1)
 

@@ -44,7 +44,7 @@ def last_code(sent_messages: Callable[[], list[str]]) -> Callable[[], str]:
     def read() -> str:
         messages = sent_messages()
         assert messages, "no text message was sent"
-        match = re.search(r"\b(\d{6})\b", messages[-1].split("\n\n", 1)[1])
+        match = re.search(r"(?<!\d)(\d{6})(?!\d)", messages[-1].split("\n\n", 1)[1])
         assert match, messages[-1]
         return match.group(1)
 
