@@ -358,7 +358,9 @@ def learner_first_sign_in(*, ip: str, id_number: str, name: str) -> FirstSignIn:
 @transaction.atomic
 def _plain_sign_in(learner: Learner, ip: str) -> User:
     learner = (
-        Learner.objects.select_for_update().select_related("district", "user").get(pk=learner.pk)
+        Learner.objects.select_for_update(of=("self",))
+        .select_related("district", "user")
+        .get(pk=learner.pk)
     )
     if learner.user is None:
         _account_create(learner, ip, reason=_("Signed in with ID number and name"))
@@ -483,7 +485,9 @@ def learner_code_redeem(
 
 def _password_choose(learner: Learner, purpose: str, password: str, ip: str) -> User:
     learner = (
-        Learner.objects.select_for_update().select_related("district", "user").get(pk=learner.pk)
+        Learner.objects.select_for_update(of=("self",))
+        .select_related("district", "user")
+        .get(pk=learner.pk)
     )
     if purpose == SignInCode.Purpose.ACTIVATE and learner.user is None:
         user = _account_create(learner, ip, reason=_("Code sent by text message"))
