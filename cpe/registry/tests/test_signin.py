@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
@@ -433,3 +434,36 @@ def test_plain_sign_in_is_off_by_default(collect, regions):
 
 def test_the_mobile_is_shown_masked():
     assert mask_mobile("13812341234") == "138****1234"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_code_redeemed_twice_at_once_activates_one_account(collect, last_code):
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
+    learner = collect()
+    start()
+    code = last_code()
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def redeem() -> None:
+        try:
+            barrier.wait()
+            learner_code_redeem(
+                ip=IP, learner_id=learner.pk, purpose="activate", code=code, password=GOOD_PASSWORD
+            )
+            outcomes.append("activated")
+        except ValidationError:
+            outcomes.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=redeem) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["activated", "refused"]
+    assert User.objects.filter(role="learner", learner=learner).count() == 1

@@ -208,3 +208,10 @@ def test_the_demo_learners_sign_in_as_the_readme_says(client, db, settings, last
     assert Learner.objects.get(user__username="learner").name == ACTIVATED[1]
     assert first_sign_in(client, NOT_ACTIVATED[0], NOT_ACTIVATED[1])["Location"] == "/login/code/"
     assert redeem(client, last_code())["Location"] == "/learn/"
+
+
+def test_the_plain_sign_in_switch_is_editable_in_the_django_admin(client_for, users, regions):
+    admin = client_for(users["superuser"])
+    page = admin.get(f"/admin/regions/region/{regions['420102'].pk}/change/")
+    assert page.status_code == 200
+    assert 'name="plain_id_name_sign_in"' in page.content.decode()
