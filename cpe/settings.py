@@ -135,7 +135,7 @@ else:
 
 # --- Accounts.
 AUTH_USER_MODEL = "accounts.User"
-LOGIN_URL = "accounts:login"
+LOGIN_URL = "registry:signin"
 LOGIN_REDIRECT_URL = "public:home"
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -149,6 +149,8 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # A learner's password may not contain their ID number or birth date.
+    {"NAME": "cpe.registry.signin.LearnerIdentityPasswordValidator"},
 ]
 LOGIN_RATE_LIMIT = env_str("LOGIN_RATE_LIMIT", "10/300")  # attempts/seconds, per IP and per account
 # Staff roles that must sign in with a second factor (TOTP); other staff may set one up.
@@ -158,8 +160,28 @@ TOTP_REQUIRED_ROLES = env_list(
 TOTP_RATE_LIMIT = env_str("TOTP_RATE_LIMIT", "5/300")  # wrong codes, per IP and per account
 # How long the password step stays valid while the person finds their code.
 TOTP_PENDING_SECONDS = env_int("TOTP_PENDING_SECONDS", 300)
+
+# Learners' one-time codes by SMS: at most one per SIGNIN_CODE_INTERVAL seconds and
+# SIGNIN_CODE_RATE_LEARNER per learner, SIGNIN_CODE_RATE_IP per address (count/seconds).
+SIGNIN_CODE_INTERVAL = env_int("SIGNIN_CODE_INTERVAL", 60)
+SIGNIN_CODE_RATE_LEARNER = env_str("SIGNIN_CODE_RATE_LEARNER", "5/3600")
+SIGNIN_CODE_RATE_IP = env_str("SIGNIN_CODE_RATE_IP", "20/3600")
+# Whose districts a person not yet collected is sent to when their ID number's region code
+# is none of ours (and its city neither).
+SIGNIN_GUIDANCE_REGION = env_str("SIGNIN_GUIDANCE_REGION", "420100")
 # How many reverse proxies stand in front of the app (0: use REMOTE_ADDR as it is).
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
+
+# --- Text messages (sign-in codes): a backend like Django's email backends.
+SMS_BACKEND = env_str("SMS_BACKEND", "cpe.accounts.sms.ConsoleBackend")
+SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(VAR_DIR / "sms"))
+SMS_TIMEOUT = env_int("SMS_TIMEOUT", 5)
+SMS_ALIYUN_ACCESS_KEY_ID = env_str("SMS_ALIYUN_ACCESS_KEY_ID")
+SMS_ALIYUN_ACCESS_KEY_SECRET = env_str("SMS_ALIYUN_ACCESS_KEY_SECRET")
+SMS_ALIYUN_SIGN_NAME = env_str("SMS_ALIYUN_SIGN_NAME")
+SMS_ALIYUN_TEMPLATE_CODE = env_str("SMS_ALIYUN_TEMPLATE_CODE")
+SMS_ALIYUN_ENDPOINT = env_str("SMS_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
+SMS_ALIYUN_REGION = env_str("SMS_ALIYUN_REGION", "cn-hangzhou")
 
 # --- Languages: Simplified Chinese first, English complete.
 LANGUAGE_CODE = "zh-hans"

@@ -1,4 +1,5 @@
-"""Demo accounts, one for each role, all with the same password (printed by `make run`)."""
+"""Demo staff accounts, one for each staff role, all with the same password (printed by
+`make run`). The demo learners are collected learners: cpe/registry/demo.py."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ DEMO_PASSWORD = "cpe-demo-2026"
 
 # user name, role, region code (or None), name
 DEMO_USERS = [
-    ("learner", Role.LEARNER, "420102", "张晓梅"),
     ("officer.jiangan", Role.DISTRICT_OFFICER, "420102", "江岸区财政局 李科员"),
     ("officer.hongshan", Role.DISTRICT_OFFICER, "420111", "洪山区财政局 王科员"),
     ("city.wuhan", Role.CITY_ADMIN, "420100", "武汉市会计考办 陈主任"),

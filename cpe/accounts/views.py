@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.views import redirect_to_login
@@ -57,36 +58,6 @@ def _safe_next(request: HttpRequest, default: str) -> str:
     ):
         return target
     return default
-
-
-def _login_page(request: HttpRequest, *, staff: bool) -> HttpResponse:
-    template = "accounts/staff_login.html" if staff else "accounts/login.html"
-    form = LoginForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        result = login_attempt(
-            request=request,
-            username=form.cleaned_data["username"],
-            password=form.cleaned_data["password"],
-        )
-        if result.user is None:
-            form.add_error(None, result.error)
-        elif staff and not result.user.is_staff_member:
-            form.add_error(
-                None, _("This sign-in is for staff. Learners sign in on the learner page.")
-            )
-        else:
-            login(request, result.user)
-            if result.user.must_change_password:
-                return redirect("accounts:password_change")
-            default = reverse(
-                "accounts:staff_home" if result.user.is_staff_member else "accounts:learner_home"
-            )
-            return redirect(_safe_next(request, default))
-    return render(request, template, {"form": form, "next": request.GET.get("next", "")})
-
-
-def login_view(request: HttpRequest) -> HttpResponse:
-    return _login_page(request, staff=False)
 
 
 def staff_login_view(request: HttpRequest) -> HttpResponse:
@@ -194,7 +165,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("public:home")
 
 
-@capability_required(Capability.STUDY, login_url_name="accounts:login")
+@capability_required(Capability.STUDY, login_url_name="registry:signin")
 def learner_home(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/learner_home.html", {"district": request.user.region})
 
@@ -253,7 +224,7 @@ def staff_home(request: HttpRequest) -> HttpResponse:
 def password_change_view(request: HttpRequest) -> HttpResponse:
     """Any signed-in person changes their password; required after a temporary one."""
     if not request.user.is_authenticated:
-        return redirect_to_login(request.get_full_path(), reverse("accounts:login"))
+        return redirect_to_login(request.get_full_path(), reverse(settings.LOGIN_URL))
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

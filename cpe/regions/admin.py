@@ -7,8 +7,8 @@ from cpe.regions.models import Bureau, Region, SupportContact
 
 @admin.register(Region)
 class RegionAdmin(AuditedAdmin):
-    list_display = ["code", "name", "name_en", "level", "parent"]
-    list_filter = ["level"]
+    list_display = ["code", "name", "name_en", "level", "parent", "plain_id_name_sign_in"]
+    list_filter = ["level", "plain_id_name_sign_in"]
     search_fields = ["code", "name", "name_en"]
     # The tree's shape (code, parent, path) changes only through regions.services.
     readonly_fields = ["code", "level", "parent", "path"]

@@ -43,6 +43,16 @@ class Region(models.Model):
     )
     # Codes of the region and its ancestors, "420000/420100/420102/": subtree = prefix match.
     path = models.CharField(max_length=64, unique=True, editable=False)
+    # The Wuhan notice's sign-in by ID number and name alone, without a code sent by SMS.
+    # Off by default: anyone who knows a person's ID number and name could act as them.
+    plain_id_name_sign_in = models.BooleanField(
+        _("learners sign in with ID number and name only"),
+        default=False,
+        help_text=_(
+            "Applies to this region and every region below it. Risky: ID numbers and names "
+            "leak widely, and whoever knows them can then act as the learner."
+        ),
+    )
 
     objects = RegionQuerySet.as_manager()
 

@@ -190,3 +190,29 @@ class LearnerEvidence(models.Model):
     @property
     def audit_region_path(self) -> str:
         return self.learner.district.path
+
+
+class SignInCode(models.Model):
+    """A one-time code sent by SMS to a learner's recorded mobile, for the first sign-in or
+    a forgotten password. Only a salted hash of the code is kept; a new code for the same
+    learner and purpose supersedes the older ones."""
+
+    class Purpose(models.TextChoices):
+        ACTIVATE = "activate", _("First sign-in")
+        RESET = "reset", _("Forgotten password")
+
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="sign_in_codes")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    code_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["learner", "purpose", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} {self.created_at:%Y-%m-%d %H:%M}"

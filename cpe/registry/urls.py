@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cpe.registry import views
+from cpe.registry import signin_views, views
 
 app_name = "registry"
 
@@ -58,4 +58,12 @@ urlpatterns = [
         views.evidence_remove,
         name="evidence_remove",
     ),
+    # The learner's sign-in (cpe/registry/signin_views.py).
+    path("login/", signin_views.signin_view, name="signin"),
+    path("login/first/", signin_views.signin_first_view, name="signin_first"),
+    path("login/forgotten/", signin_views.signin_forgotten_view, name="signin_forgotten"),
+    path("login/code/", signin_views.signin_code_view, name="signin_code"),
+    path("login/code/resend/", signin_views.signin_code_resend_view, name="signin_code_resend"),
+    path("login/password/", signin_views.signin_password_set_view, name="signin_password_set"),
+    path("learn/profile/", signin_views.learner_profile_view, name="learner_profile"),
 ]

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Page, expect
 
+from cpe.registry.demo import ACTIVATED
+
 pytestmark = pytest.mark.e2e
 
 SignIn = Callable[..., None]
@@ -46,7 +48,7 @@ def test_a_wrong_staff_password_is_refused_on_the_sign_in_page(page: Page, sign_
 def test_a_learner_signs_in_and_finds_their_own_district_first_on_the_help_page(
     page: Page, sign_in: SignIn
 ) -> None:
-    sign_in(page, "/login/", "learner")
+    sign_in(page, "/login/", ACTIVATED[0])  # the demo learner's ID number
 
     expect(page).to_have_url(re.compile(r"/learn/$"))
     expect(page.locator("main")).to_contain_text("江岸区财政局")

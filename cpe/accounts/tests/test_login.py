@@ -23,16 +23,7 @@ def test_a_staff_member_signs_in_and_lands_on_the_console(client, users):
     assert client.get("/staff/").status_code == 200
 
 
-def test_a_learner_signs_in_and_lands_on_their_page(client, users):
-    response = _login(client, "/login/", "learner", PASSWORD)
-    assert response["Location"] == "/learn/"
-
-
-def test_a_wrong_password_and_an_unknown_user_get_the_same_answer(client, users):
-    wrong = _login(client, "/login/", "learner", "not-the-password")
-    unknown = _login(client, "/login/", "nobody-at-all", "not-the-password")
-    assert wrong.status_code == unknown.status_code == 200
-    assert wrong.context["form"].non_field_errors() == unknown.context["form"].non_field_errors()
+# Learners sign in by ID number or mobile: cpe/registry/tests/test_signin_views.py.
 
 
 def test_the_staff_page_refuses_a_learner_with_a_pointer_to_their_own_page(client, users):

@@ -193,6 +193,23 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         row(302, 403, **ADMINS_ONLY, auditor=403, city_admin_elsewhere=404),
     ),
     "Django admin": ("get", "/admin/", {**{r: 302 for r in ROLES}, "superuser": 200}),
+    # The learner's own record (the test learner is linked to a collected learner below).
+    "learner profile": (
+        "get",
+        "/learn/profile/",
+        {**{r: 403 for r in STAFF}, "anonymous": 302, "learner": 200},
+    ),
+    "learner profile API": (
+        "get",
+        "/api/v1/learner/profile",
+        {**{r: 403 for r in STAFF}, "anonymous": 401, "learner": 200},
+    ),
+    # Choosing a first password; a learner who has one is sent to the change page (302).
+    "learner chooses a password": (
+        "get",
+        "/login/password/",
+        {**{r: 403 for r in STAFF}, "anonymous": 302, "learner": 302},
+    ),
 }
 
 
@@ -215,6 +232,8 @@ def targets(users, regions) -> dict[str, str]:
         district=regions["420102"],
         details=learner_details(),
     )
+    learner.user = users["learner"]
+    learner.save(update_fields=["user"])
     return {
         "learner": str(learner.pk),
         "notice": str(notice.pk),

@@ -12,6 +12,7 @@ from cpe.accounts import demo as accounts_demo
 from cpe.core.services import Actor
 from cpe.public import demo as public_demo
 from cpe.regions import demo as regions_demo
+from cpe.registry import demo as registry_demo
 
 
 class Command(BaseCommand):
@@ -37,6 +38,7 @@ class Command(BaseCommand):
         with transaction.atomic():
             regions_demo.seed(actor)
             accounts_demo.seed(actor)
+            registry_demo.seed(actor)
             public_demo.seed(actor)
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
         if not options["quiet_logins"]:
@@ -44,6 +46,15 @@ class Command(BaseCommand):
             for username, role, region, _name in accounts_demo.DEMO_USERS:
                 where = f" {region}" if region else ""
                 self.stdout.write(f"  {username:<18} {role.label}{where}")
+            signed_up, new = registry_demo.ACTIVATED, registry_demo.NOT_ACTIVATED
+            self.stdout.write(
+                f"  learner: ID number {signed_up[0]} or mobile {signed_up[2]} "
+                f"({signed_up[1]}), same password"
+            )
+            self.stdout.write(
+                f"  first sign-in: ID number {new[0]}, name {new[1]} "
+                "(the SMS code is printed in this terminal)"
+            )
             self.stdout.write(
                 "\n  Learners sign in at /login/, staff at /staff/login/, "
                 "the Django admin is /admin/."
