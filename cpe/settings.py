@@ -138,7 +138,7 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "registry:signin"
 LOGIN_REDIRECT_URL = "public:home"
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "cpe.accounts.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [

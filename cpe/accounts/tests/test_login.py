@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.hashers import Argon2PasswordHasher as DjangoDefault
+from django.contrib.auth.hashers import check_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
@@ -76,9 +78,18 @@ def test_signing_out_needs_a_post_and_is_audited(client_for, users):
 
 
 def test_passwords_are_stored_with_argon2(regions, system_actor, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+    settings.PASSWORD_HASHERS = ["cpe.accounts.hashers.Argon2PasswordHasher"]
     user = user_create(actor=system_actor, username="hashed", password=PASSWORD, role=Role.SUPPORT)
-    assert user.password.startswith("argon2$")
+    assert user.password.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+
+
+def test_a_hash_made_with_djangos_heavier_defaults_still_verifies_and_is_upgraded(settings):
+    settings.PASSWORD_HASHERS = ["cpe.accounts.hashers.Argon2PasswordHasher"]
+    old = DjangoDefault().encode(PASSWORD, DjangoDefault().salt())
+    assert "m=102400" in old
+    upgraded: list[str] = []
+    assert check_password(PASSWORD, old, setter=upgraded.append)
+    assert upgraded == [PASSWORD]  # Django calls the setter to store the new-style hash
 
 
 @pytest.mark.parametrize(
