@@ -11,7 +11,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -658,3 +658,14 @@ def pending_get(request: HttpRequest) -> dict[str, Any] | None:
 
 def pending_forget(request: HttpRequest) -> None:
     request.session.pop(SESSION_PENDING, None)
+
+
+# Codes live five minutes; a day is ample for anyone answering "why did I get a code?".
+KEEP_SIGN_IN_CODES = timedelta(days=1)
+
+
+def sign_in_codes_purge(*, now: datetime | None = None) -> int:
+    """Delete sign-in codes older than a day (they are dead long before). Returns how many."""
+    now = now or timezone.now()
+    deleted, _ = SignInCode.objects.filter(created_at__lt=now - KEEP_SIGN_IN_CODES).delete()
+    return deleted

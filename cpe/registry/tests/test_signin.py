@@ -374,7 +374,7 @@ def test_a_password_with_the_id_number_or_birth_date_or_too_weak_is_refused(
 
 
 def test_passwords_are_stored_with_argon2(collect, last_code, settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+    settings.PASSWORD_HASHERS = ["cpe.accounts.hashers.Argon2PasswordHasher"]
     user = activate(collect(), last_code)
     assert user.password.startswith("argon2$")
 
@@ -467,3 +467,16 @@ def test_one_code_redeemed_twice_at_once_activates_one_account(collect, last_cod
         thread.join()
     assert sorted(outcomes) == ["activated", "refused"]
     assert User.objects.filter(role="learner", learner=learner).count() == 1
+
+
+def test_the_nightly_task_forgets_codes_older_than_a_day(collect, settings):
+    from cpe.registry.tasks import sign_in_codes_housekeeping
+
+    collect()
+    start()
+    SignInCode.objects.update(created_at=timezone.now() - timedelta(days=1, minutes=1))
+    collect(id_number=LI, name="李四", mobile="13912345679")
+    start(LI, "李四", ip="192.0.2.9")
+    sign_in_codes_housekeeping.call_local()
+    assert SignInCode.objects.count() == 1
+    assert SignInCode.objects.get().learner.name == "李四"
