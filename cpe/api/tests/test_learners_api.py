@@ -172,3 +172,12 @@ def test_the_learner_api_is_in_the_openapi_document(client):
         "/api/v1/learners/transfers",
     ):
         assert path in paths
+
+
+def test_a_temporary_password_opens_no_staff_api_until_it_is_changed(users, client_for):
+    officer = users["district_officer"]
+    officer.must_change_password = True
+    officer.save(update_fields=["must_change_password"])
+    response = client_for(officer).get("/api/v1/learners")
+    assert response.status_code == 403
+    assert "password" in response.json()["message"]
