@@ -7,10 +7,13 @@ role may never open answer 403; anonymous callers are sent to sign in (302) or g
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cpe.core.services import Actor, job_enqueue
 from cpe.public.services import notice_save
 from cpe.regions.jobs import EXPORT_CONTACTS
+from cpe.registry import import_samples
+from cpe.registry.imports import learner_import_check, learner_import_start
 
 ROLES = [
     "anonymous",
@@ -42,6 +45,15 @@ ADMINS_ONLY = {
     "course_manager": 403,
     "support": 403,
 }
+
+IMPORTERS = {
+    **{r: 403 for r in STAFF},
+    "anonymous": 302,
+    "learner": 403,
+    "district_officer": 200,
+    "officer_elsewhere": 200,
+}
+JIANGAN_IMPORT = {**IMPORTERS, "officer_elsewhere": 404}
 
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "learner home": (
@@ -126,12 +138,27 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         "/account/password/",
         {**{r: 200 for r in ROLES}, "anonymous": 302},
     ),
+    # Imports: a district's officers only, into their own district (the superuser has no
+    # district to import into); another district's import is not found.
+    "learner imports": ("get", "/staff/imports/", IMPORTERS),
+    "import template": ("get", "/staff/imports/template.xlsx", IMPORTERS),
+    "a Jiang'an import": ("get", "/staff/imports/{import}/", JIANGAN_IMPORT),
+    "a Jiang'an import's error rows": (
+        "get",
+        "/staff/imports/{import}/errors.xlsx",
+        JIANGAN_IMPORT,
+    ),
+    "abandon a Jiang'an import": (
+        "post",
+        "/staff/imports/{import}/abandon/",
+        {**JIANGAN_IMPORT, "district_officer": 302},
+    ),
     "Django admin": ("get", "/admin/", {**{r: 302 for r in ROLES}, "superuser": 200}),
 }
 
 
 @pytest.fixture
-def targets(users, regions) -> dict[str, str]:
+def targets(users, regions, settings, tmp_path) -> dict[str, str]:
     notice = notice_save(
         actor=Actor(user=users["city_admin"]),
         title="武汉通知",
@@ -144,7 +171,17 @@ def targets(users, regions) -> dict[str, str]:
         actor=Actor(user=users["district_officer"]),
         region_path=regions["420102"].path,
     )
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    people = list(import_samples.people(3))
+    people[1][2] = "123"  # one row with an error, so the error file exists
+    learner_import = learner_import_start(
+        actor=Actor(user=users["district_officer"]),
+        district=regions["420102"],
+        upload=SimpleUploadedFile("people.xlsx", import_samples.xlsx_bytes(people)),
+    )
+    learner_import_check(learner_import=learner_import, progress=lambda *a, **k: None)
     return {
+        "import": str(learner_import.pk),
         "notice": str(notice.pk),
         "job": str(job.pk),
         "officer": str(users["district_officer"].pk),
