@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection
+from django.utils import translation
 
 from cpe.core.models import AuditEntry
 from cpe.core.services import snapshot
@@ -313,7 +315,7 @@ def test_a_failure_half_way_through_leaves_nothing_written(officer, monkeypatch)
 def test_confirming_twice_queues_one_apply(officer):
     learner_import = checked(officer, xlsx(rows(2)))
     learner_import_confirm(actor=officer, learner_import=learner_import)
-    with pytest.raises(Exception, match="not waiting"):
+    with translation.override("en"), pytest.raises(ValidationError, match="not waiting"):
         learner_import_confirm(actor=officer, learner_import=learner_import)
 
 
