@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import PurePath
 from types import SimpleNamespace
 from typing import IO, Any
@@ -838,6 +838,31 @@ def learner_import_abandon(*, actor: Actor, learner_import: LearnerImport) -> No
     _delete_files_on_commit(learner_import)
     _set_state(learner_import, LearnerImport.State.ABANDONED, upload="", plan="")
     audit_record(actor=actor, action="learner_import.abandon", target=learner_import)
+
+
+KEEP_UNCONFIRMED = timedelta(days=7)
+
+
+def learner_imports_expire(*, actor: Actor, now: datetime | None = None) -> int:
+    """Abandon imports left unconfirmed for a week, so their uploaded files (plaintext ID
+    numbers) do not stay on the server. Run nightly by the queue."""
+    now = now or timezone.now()
+    expired = 0
+    stale = LearnerImport.objects.filter(
+        state__in=ABANDONABLE, updated_at__lt=now - KEEP_UNCONFIRMED
+    )
+    for learner_import in stale.select_related("district").iterator():
+        with transaction.atomic():
+            _delete_files_on_commit(learner_import)
+            _set_state(learner_import, LearnerImport.State.ABANDONED, upload="", plan="")
+            audit_record(
+                actor=actor,
+                action="learner_import.abandon",
+                target=learner_import,
+                reason="unconfirmed for 7 days",
+            )
+        expired += 1
+    return expired
 
 
 # --- Applying -----------------------------------------------------------------------------

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
 
 from cpe.core.jobs import JobError, job_kind
 from cpe.core.models import Job
@@ -20,8 +23,11 @@ from cpe.registry.imports import (
     in_each_language,
     learner_import_apply,
     learner_import_check,
+    learner_imports_expire,
 )
 from cpe.registry.models import LearnerImport
+
+logger = logging.getLogger(__name__)
 
 
 def _learner_import(context: JobContext, state: str) -> LearnerImport:
@@ -121,3 +127,12 @@ def import_apply(context: JobContext) -> dict[str, Any]:
         "created": result.created,
         "updated": result.updated,
     }
+
+
+# Times are UTC: 19:45 UTC is 03:45 in Beijing, after the core's housekeeping.
+@db_periodic_task(crontab(minute="45", hour="19"))
+def expire_imports() -> None:
+    logger.info(
+        "Unconfirmed learner imports abandoned: %s",
+        learner_imports_expire(actor=Actor.for_system("imports.expire")),
+    )

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import gzip
 import io
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.utils import translation
+from django.utils import timezone, translation
 
 from cpe.core.models import AuditEntry
 from cpe.core.services import snapshot
@@ -23,6 +24,7 @@ from cpe.registry.imports import (
     learner_import_apply,
     learner_import_confirm,
     learner_import_recheck,
+    learner_imports_expire,
     read_sheet,
 )
 from cpe.registry.models import Learner, LearnerImport, LearnerStatusChange
@@ -408,3 +410,16 @@ def test_the_corrected_error_file_imports_just_those_rows(officer):
     assert (fixed.total_rows, fixed.new_count, fixed.error_count) == (10, 10, 0)
     applied(officer, fixed)
     assert Learner.objects.count() == 1000
+
+
+def test_imports_left_unconfirmed_for_a_week_are_abandoned_with_their_files(
+    officer, system_actor, django_capture_on_commit_callbacks
+):
+    learner_import = checked(officer, xlsx(rows(2)))
+    now = timezone.now()
+    assert learner_imports_expire(actor=system_actor, now=now + timedelta(days=6)) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        assert learner_imports_expire(actor=system_actor, now=now + timedelta(days=8)) == 1
+    learner_import.refresh_from_db()
+    assert learner_import.state == LearnerImport.State.ABANDONED and not learner_import.upload
+    assert _stored_files() == []
