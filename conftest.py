@@ -37,6 +37,21 @@ def _fast_password_hashing(settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _files_in_tmp(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Uploads (evidence, import files) and job results go to a folder of the test's own,
+    # never into the developer's var/.
+    root = tmp_path_factory.mktemp("files")
+    settings.MEDIA_ROOT = str(root / "media")
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "private": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root / "private", "base_url": None},
+        },
+    }
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
     cache.clear()
     yield

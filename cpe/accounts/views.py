@@ -205,6 +205,12 @@ def staff_home(request: HttpRequest) -> HttpResponse:
             _("Create accounts for officers and auditors, reset passwords, disable access."),
         ),
         (
+            Capability.LEARNERS_MANAGE,
+            "registry:import_list",
+            _("Import learners"),
+            _("Collect or update many people at once from an Excel or CSV file."),
+        ),
+        (
             Capability.JOBS_VIEW,
             "core:job_list",
             _("Background jobs"),

@@ -11,3 +11,4 @@ class RegistryConfig(AppConfig):
         from cpe.registry.crypto import field_keys
 
         field_keys()
+        from cpe.registry import jobs  # noqa: F401  (registers the job kinds)

@@ -6,7 +6,10 @@ import uuid
 
 from django.conf import settings
 from django.core.files.storage import Storage, storages
+from django.core.signals import setting_changed
 from django.db import models
+from django.dispatch import receiver
+from django.utils.functional import LazyObject, empty
 from django.utils.translation import gettext_lazy as _
 
 from cpe.registry.crypto import decrypt
@@ -149,8 +152,25 @@ class LearnerStatusChange(models.Model):
         return Learner.Status(self.to_status).label
 
 
+class _PrivateStorage(LazyObject):
+    """The `private` storage of STORAGES, looked up at first use rather than at import."""
+
+    def _setup(self) -> None:
+        self._wrapped = storages["private"]
+
+
+_private = _PrivateStorage()
+
+
 def private_storage() -> Storage:
-    return storages["private"]
+    return _private  # type: ignore[return-value]
+
+
+@receiver(setting_changed)
+def _private_storage_follows_settings(*, setting: str, **kwargs: object) -> None:
+    # Tests point STORAGES at a folder of their own; the storage must follow.
+    if setting == "STORAGES":
+        _private._wrapped = empty
 
 
 def evidence_upload_to(instance: LearnerEvidence, filename: str) -> str:
@@ -216,3 +236,100 @@ class SignInCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+def _import_upload_path(instance: LearnerImport, filename: str) -> str:
+    # A random name: the file holds plaintext ID numbers and must not be guessable.
+    return f"imports/{uuid.uuid4().hex}.{instance.file_format}"
+
+
+def _import_plan_path(instance: LearnerImport, filename: str) -> str:
+    return f"imports/{uuid.uuid4().hex}.plan.jsonl.gz"
+
+
+class LearnerImport(models.Model):
+    """One file of learners uploaded by a district officer: checked, previewed, then applied.
+
+    The uploaded file (`upload`) and the checked plan (`plan`, which holds ID numbers only
+    encrypted and hashed) live in the file storage until the import is applied or abandoned.
+    """
+
+    class State(models.TextChoices):
+        CHECKING = "checking", _("Checking the file")
+        CHECKED = "checked", _("Checked: waiting for confirmation")
+        REFUSED = "refused", _("File refused")
+        APPLYING = "applying", _("Importing")
+        APPLIED = "applied", _("Imported")
+        STALE = "stale", _("Records changed: check again")
+        ABANDONED = "abandoned", _("Abandoned")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    district = models.ForeignKey(
+        "regions.Region", verbose_name=_("district"), on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.CHECKING, db_index=True
+    )
+    file_name = models.CharField(_("file"), max_length=255)
+    file_format = models.CharField(max_length=8)
+    # Both hold personal data: on the private storage, never served by URL.
+    upload = models.FileField(upload_to=_import_upload_path, storage=private_storage, blank=True)
+    plan = models.FileField(upload_to=_import_plan_path, storage=private_storage, blank=True)
+    job = models.ForeignKey(
+        "core.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    new_count = models.PositiveIntegerField(_("new"), default=0)
+    updated_count = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged_count = models.PositiveIntegerField(_("unchanged"), default=0)
+    error_count = models.PositiveIntegerField(_("with errors"), default=0)
+    # Why the file was refused or the import stopped, in each language: {"zh-hans": ..., "en": ...}.
+    message = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True, db_index=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField(_("imported"), null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("learner import")
+        verbose_name_plural = _("learner imports")
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def audit_region_path(self) -> str:
+        return self.district.path
+
+
+class LearnerImportError(models.Model):
+    """A row of an import that cannot be imported, with every reason, in each language."""
+
+    learner_import = models.ForeignKey(
+        LearnerImport, on_delete=models.CASCADE, related_name="row_errors"
+    )
+    row_number = models.PositiveIntegerField(_("row"))
+    id_number_masked = models.CharField(_("ID number"), max_length=18, blank=True)
+    name = models.CharField(_("name"), max_length=60, blank=True)
+    # {field: {"zh-hans": [message, ...], "en": [message, ...]}}
+    messages = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["learner_import", "row_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner_import", "row_number"], name="learner_import_error_row_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner_import_id} row {self.row_number}"

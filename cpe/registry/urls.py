@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cpe.registry import signin_views, views
+from cpe.registry import import_views, signin_views, views
 
 app_name = "registry"
 
@@ -66,4 +66,32 @@ urlpatterns = [
     path("login/code/resend/", signin_views.signin_code_resend_view, name="signin_code_resend"),
     path("login/password/", signin_views.signin_password_set_view, name="signin_password_set"),
     path("learn/profile/", signin_views.learner_profile_view, name="learner_profile"),
+    # Imports of learners (cpe/registry/import_views.py).
+    path("staff/imports/", import_views.import_list, name="import_list"),
+    path(
+        "staff/imports/template.<str:file_format>",
+        import_views.import_template,
+        name="import_template",
+    ),
+    path("staff/imports/<uuid:import_id>/", import_views.import_detail, name="import_detail"),
+    path(
+        "staff/imports/<uuid:import_id>/errors.xlsx",
+        import_views.import_errors_download,
+        name="import_errors",
+    ),
+    path(
+        "staff/imports/<uuid:import_id>/confirm/",
+        import_views.import_confirm,
+        name="import_confirm",
+    ),
+    path(
+        "staff/imports/<uuid:import_id>/recheck/",
+        import_views.import_recheck,
+        name="import_recheck",
+    ),
+    path(
+        "staff/imports/<uuid:import_id>/abandon/",
+        import_views.import_abandon,
+        name="import_abandon",
+    ),
 ]

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from django.conf import LazySettings
 from playwright.sync_api import Page, expect
 
 from cpe.accounts.models import User
@@ -19,17 +18,6 @@ from cpe.registry.testing import PDF_BYTES, learner_details, make_id_number
 pytestmark = pytest.mark.e2e
 
 NEW_ID_NUMBER = make_id_number("420102", "19900315", 21)
-
-
-@pytest.fixture(autouse=True)
-def _documents_in_tmp(settings: LazySettings, tmp_path: Path) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "private", "base_url": None},
-        },
-    }
 
 
 def test_an_officer_collects_a_learner_and_attaches_their_certificate(

@@ -7,10 +7,13 @@ role may never open answer 403; anonymous callers are sent to sign in (302) or g
 from __future__ import annotations
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cpe.core.services import Actor, job_enqueue
 from cpe.public.services import notice_save
 from cpe.regions.jobs import EXPORT_CONTACTS
+from cpe.registry import import_samples
+from cpe.registry.imports import learner_import_check, learner_import_start
 from cpe.registry.services import learner_collect
 from cpe.registry.testing import learner_details
 
@@ -58,6 +61,14 @@ NOT_MANAGERS = {
     )
 }
 ELSEWHERE_404 = {"officer_elsewhere": 404, "city_admin_elsewhere": 404}
+IMPORTERS = {
+    **{r: 403 for r in STAFF},
+    "anonymous": 302,
+    "learner": 403,
+    "district_officer": 200,
+    "officer_elsewhere": 200,
+}
+JIANGAN_IMPORT = {**IMPORTERS, "officer_elsewhere": 404}
 
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "learner home": (
@@ -192,6 +203,21 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         "/staff/users/{officer}/two-factor/reset/",
         row(302, 403, **ADMINS_ONLY, auditor=403, city_admin_elsewhere=404),
     ),
+    # Imports: a district's officers only, into their own district (the superuser has no
+    # district to import into); another district's import is not found.
+    "learner imports": ("get", "/staff/imports/", IMPORTERS),
+    "import template": ("get", "/staff/imports/template.xlsx", IMPORTERS),
+    "a Jiang'an import": ("get", "/staff/imports/{import}/", JIANGAN_IMPORT),
+    "a Jiang'an import's error rows": (
+        "get",
+        "/staff/imports/{import}/errors.xlsx",
+        JIANGAN_IMPORT,
+    ),
+    "abandon a Jiang'an import": (
+        "post",
+        "/staff/imports/{import}/abandon/",
+        {**JIANGAN_IMPORT, "district_officer": 302},
+    ),
     "Django admin": ("get", "/admin/", {**{r: 302 for r in ROLES}, "superuser": 200}),
     # The learner's own record (the test learner is linked to a collected learner below).
     "learner profile": (
@@ -214,7 +240,7 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
 
 
 @pytest.fixture
-def targets(users, regions) -> dict[str, str]:
+def targets(users, regions, settings, tmp_path) -> dict[str, str]:
     notice = notice_save(
         actor=Actor(user=users["city_admin"]),
         title="武汉通知",
@@ -234,8 +260,18 @@ def targets(users, regions) -> dict[str, str]:
     )
     learner.user = users["learner"]
     learner.save(update_fields=["user"])
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    people = list(import_samples.people(3))
+    people[1][2] = "123"  # one row with an error, so the error file exists
+    learner_import = learner_import_start(
+        actor=Actor(user=users["district_officer"]),
+        district=regions["420102"],
+        upload=SimpleUploadedFile("people.xlsx", import_samples.xlsx_bytes(people)),
+    )
+    learner_import_check(learner_import=learner_import, progress=lambda *a, **k: None)
     return {
         "learner": str(learner.pk),
+        "import": str(learner_import.pk),
         "notice": str(notice.pk),
         "job": str(job.pk),
         "officer": str(users["district_officer"].pk),

@@ -178,6 +178,6 @@ def test_a_temporary_password_opens_no_staff_api_until_it_is_changed(users, clie
     officer = users["district_officer"]
     officer.must_change_password = True
     officer.save(update_fields=["must_change_password"])
-    response = client_for(officer).get("/api/v1/learners")
+    response = client_for(officer).get("/api/v1/learners", headers={"Accept-Language": "en"})
     assert response.status_code == 403
     assert "password" in response.json()["message"]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -237,13 +239,15 @@ def test_deregistering_closes_the_account_and_reinstating_opens_it(
     [(PDF_BYTES, "application/pdf"), (PNG_BYTES, "image/png"), (JPEG_BYTES, "image/jpeg")],
 )
 def test_documents_are_typed_by_their_content_not_their_name(
-    officer, learner, content, content_type
+    officer, learner, content, content_type, tmp_path
 ):
     upload = SimpleUploadedFile("scan.txt", content, content_type="text/plain")
     evidence = learner_evidence_attach(
         actor=officer, learner=learner, kind="employment", upload=upload
     )
     assert evidence.content_type == content_type and evidence.size == len(content)
+    # Kept on the private storage as configured now, never under MEDIA_ROOT.
+    assert Path(evidence.file.path).is_relative_to(tmp_path / "private")
     with evidence.file.open("rb") as handle:
         assert handle.read() == content
     assert AuditEntry.objects.filter(action="learner.evidence_attach").count() == 1

@@ -10,17 +10,6 @@ from cpe.registry.services import learner_collect
 from cpe.registry.testing import ID_NUMBER, PDF_BYTES, learner_details, make_id_number
 
 
-@pytest.fixture(autouse=True)
-def _private_files(settings, tmp_path) -> None:
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "private": {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": tmp_path / "private", "base_url": None},
-        },
-    }
-
-
 @pytest.fixture
 def officer_client(users, client_for):
     return client_for(users["district_officer"])
