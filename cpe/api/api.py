@@ -5,7 +5,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from cpe.api.errors import install_error_handlers
-from cpe.api.routers import audit, jobs, learner, learners, notices, regions, system
+from cpe.api.routers import audit, imports, jobs, learner, learners, notices, regions, system
 
 api = NinjaAPI(
     title="CPE API",
@@ -26,4 +26,5 @@ api.add_router("/notices", notices.router)
 api.add_router("/jobs", jobs.router)
 api.add_router("/audit", audit.router)
 api.add_router("/learners", learners.router)
+api.add_router("/learner-imports", imports.router)
 api.add_router("/learner", learner.router)

@@ -7,10 +7,10 @@ from pathlib import PurePath
 from uuid import UUID
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -36,26 +36,17 @@ from cpe.registry.imports import (
     upload_too_large_message,
 )
 from cpe.registry.models import LearnerImport
+from cpe.registry.selectors import import_for_officer, officer_district
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _officer_district(request: HttpRequest) -> Region:
-    """Imports are made by a district's officers, into that district only."""
-    region = request.user.region
-    if region is None or region.level != Region.Level.DISTRICT:
-        raise PermissionDenied
-    return region
+    return officer_district(user=request.user)
 
 
 def _district_import(request: HttpRequest, import_id: UUID) -> LearnerImport:
-    district = _officer_district(request)
-    learner_import = get_object_or_404(
-        LearnerImport.objects.select_related("district", "job", "created_by"), pk=import_id
-    )
-    if learner_import.district_id != district.pk:
-        raise Http404
-    return learner_import
+    return import_for_officer(user=request.user, import_id=import_id)
 
 
 @capability_required(Capability.LEARNERS_MANAGE)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from uuid import UUID
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from cpe.core.permissions import user_scope_path
+from cpe.regions.models import Region
 from cpe.registry.identity import normalise_id_number, normalise_mobile
-from cpe.registry.models import Learner
+from cpe.registry.models import Learner, LearnerImport
 from cpe.registry.services import id_number_hash
 
 _ID_LIKE = re.compile(r"^(\d{17}[\dXx]|\d{15})$")
@@ -86,3 +88,30 @@ def transfers_waiting(*, user: Any) -> dict[str, QuerySet[Learner]]:
         "incoming": pending.filter(transfer_to__path__startswith=scope).order_by("updated_at"),
         "outgoing": pending.filter(district__path__startswith=scope).order_by("updated_at"),
     }
+
+
+def officer_district(*, user: Any) -> Region:
+    """The district an officer imports into: their own; anyone else has none (403)."""
+    region = user.region
+    if region is None or region.level != Region.Level.DISTRICT:
+        raise PermissionDenied
+    return region
+
+
+def import_for_officer(*, user: Any, import_id: UUID) -> LearnerImport:
+    """One of the officer's district's imports; another district's answers 404."""
+    district = officer_district(user=user)
+    learner_import = (
+        LearnerImport.objects.select_related("district", "job", "created_by")
+        .filter(pk=import_id, district=district)
+        .first()
+    )
+    if learner_import is None:
+        raise Http404
+    return learner_import
+
+
+def imports_of_district(*, user: Any) -> QuerySet[LearnerImport]:
+    return LearnerImport.objects.filter(district=officer_district(user=user)).select_related(
+        "created_by", "job"
+    )

@@ -218,6 +218,12 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         "/staff/imports/{import}/abandon/",
         {**JIANGAN_IMPORT, "district_officer": 302},
     ),
+    "learner imports API": ("get", "/api/v1/learner-imports", {**IMPORTERS, "anonymous": 401}),
+    "a Jiang'an import API": (
+        "get",
+        "/api/v1/learner-imports/{import}",
+        {**JIANGAN_IMPORT, "anonymous": 401},
+    ),
     "Django admin": ("get", "/admin/", {**{r: 302 for r in ROLES}, "superuser": 200}),
     # The learner's own record (the test learner is linked to a collected learner below).
     "learner profile": (
