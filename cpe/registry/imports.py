@@ -506,6 +506,7 @@ class _Checker:
     def check_batch(self, rows: list[tuple[int, tuple[Any, ...]]]) -> None:
         errors: dict[int, tuple[dict[str, Any], RowErrors]] = {}
         valid: list[_Valid] = []
+        today = timezone.localdate()
         for number, values in rows:
             cells = {
                 name: values[index] if index < len(values) else None
@@ -513,7 +514,7 @@ class _Checker:
             }
             details, row_errors = _details(cells)
             try:
-                cleaned = _clean(details)
+                cleaned = _clean(details, today=today)
             except ValidationError:
                 cleaned = None
                 for field_name, texts in _clean_errors(details).items():
@@ -899,6 +900,17 @@ def _still_as_planned(
     return all(holder[name] == old for name, (old, _new) in line.get("changes", {}).items())
 
 
+def _next_ids(model: type[models.Model], count: int) -> list[int]:
+    """Reserve `count` primary keys from a PostgreSQL table's own sequence."""
+    table, column = model._meta.db_table, model._meta.pk.column
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 def _insert(model: type[models.Model], fields: list[str], rows: list[list[Any]]) -> None:
     """Multi-row INSERTs of values already in their database form.
 
@@ -1006,30 +1018,38 @@ class _Writer:
         audits: list[list[Any]] = []
         if new:
             adapt_date = connection.ops.adapt_datefield_value
-            _insert(
-                Learner,
-                _LEARNER_INSERT,
+            learner_rows = [
                 [
-                    [
-                        line["encrypted"],
-                        line["hash"],
-                        line["masked"],
-                        adapt_date(date.fromisoformat(line["birth_date"])),
-                        line["gender"],
-                        *(line["values"][name] for name in COMPARED_FIELDS),
-                        district.pk,
-                        status,
-                        self.now_db,
-                        self.now_db,
-                    ]
-                    for line in new
-                ],
-            )
-            ids = dict(
-                Learner.objects.filter(id_number_hash__in=[line["hash"] for line in new])
-                .values_list("id_number_hash", "pk")
-                .iterator()
-            )
+                    line["encrypted"],
+                    line["hash"],
+                    line["masked"],
+                    adapt_date(date.fromisoformat(line["birth_date"])),
+                    line["gender"],
+                    *(line["values"][name] for name in COMPARED_FIELDS),
+                    district.pk,
+                    status,
+                    self.now_db,
+                    self.now_db,
+                ]
+                for line in new
+            ]
+            if connection.vendor == "postgresql":
+                # Take the ids from the sequence first, so the rows go in with them and
+                # need not be looked up again by their hashes.
+                pks = _next_ids(Learner, len(new))
+                _insert(
+                    Learner,
+                    ["id", *_LEARNER_INSERT],
+                    [[pk, *row] for pk, row in zip(pks, learner_rows, strict=True)],
+                )
+                ids = {line["hash"]: pk for line, pk in zip(new, pks, strict=True)}
+            else:
+                _insert(Learner, _LEARNER_INSERT, learner_rows)
+                ids = dict(
+                    Learner.objects.filter(id_number_hash__in=[line["hash"] for line in new])
+                    .values_list("id_number_hash", "pk")
+                    .iterator()
+                )
             _insert(
                 LearnerStatusChange,
                 _STATUS_INSERT,

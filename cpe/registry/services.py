@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -66,8 +67,12 @@ class LearnerDetails:
     qualification_year: int | None = None
 
 
-def _clean(details: LearnerDetails) -> dict[str, object]:
-    """Every field error at once, keyed by field, so forms and imports show them all."""
+def _clean(details: LearnerDetails, *, today: date | None = None) -> dict[str, object]:
+    """Every field error at once, keyed by field, so forms and imports show them all.
+
+    An import passes `today` once for all its rows rather than asking for every row.
+    """
+    today = today or timezone.localdate()
     errors: dict[str, list[str]] = {}
     values: dict[str, object] = {}
 
@@ -77,7 +82,7 @@ def _clean(details: LearnerDetails) -> dict[str, object]:
         except ValidationError as error:
             errors.setdefault(field, []).extend(error.messages)
 
-    check("id_number", normalise_id_number, details.id_number)
+    check("id_number", lambda raw: normalise_id_number(raw, today=today), details.id_number)
     check("name", normalise_name, details.name)
     check("mobile", normalise_mobile, details.mobile)
     if details.employer_uscc.strip():
@@ -93,7 +98,7 @@ def _clean(details: LearnerDetails) -> dict[str, object]:
         errors.setdefault("qualification_level", []).append(_("Choose a qualification level."))
     year = details.qualification_year
     if level != QualificationLevel.NONE:
-        this_year = timezone.localdate().year
+        this_year = today.year
         if year is None or not 1950 <= year <= this_year:
             errors.setdefault("qualification_year", []).append(
                 _("Enter the year the qualification was obtained (1950 to %(year)s).")
