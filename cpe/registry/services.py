@@ -390,6 +390,32 @@ def _set_account_active(learner: Learner, active: bool) -> None:
         type(learner.user).objects.filter(pk=learner.user_id).update(is_active=active)
 
 
+def _register_status_set(
+    *, actor: Actor, learner: Learner, to_status: str, action: str, reason: str
+) -> Learner:
+    """Move a learner on or off their district's register; their account follows."""
+    from_status = learner.status
+    learner.status = to_status
+    learner.save(update_fields=["status", "updated_at"])
+    _set_account_active(learner, to_status == Learner.Status.COLLECTED)
+    _status_change(
+        actor=actor,
+        learner=learner,
+        from_status=from_status,
+        from_district=learner.district,
+        reason=reason,
+    )
+    audit_record(
+        actor=actor,
+        action=action,
+        target=learner,
+        before={"status": from_status},
+        after={"status": to_status},
+        reason=reason,
+    )
+    return learner
+
+
 @transaction.atomic
 def learner_deregister(*, actor: Actor, learner: Learner, reason: str) -> Learner:
     """Take a learner off the register (left accounting work, left the area, died).
@@ -402,25 +428,13 @@ def learner_deregister(*, actor: Actor, learner: Learner, reason: str) -> Learne
     _refuse_while_transfer_pending(learner)
     if learner.status == Learner.Status.DEREGISTERED:
         raise ValidationError(_("This learner is already deregistered."), code="status")
-    learner.status = Learner.Status.DEREGISTERED
-    learner.save(update_fields=["status", "updated_at"])
-    _set_account_active(learner, False)
-    _status_change(
+    return _register_status_set(
         actor=actor,
         learner=learner,
-        from_status=Learner.Status.COLLECTED,
-        from_district=learner.district,
-        reason=reason,
-    )
-    audit_record(
-        actor=actor,
+        to_status=Learner.Status.DEREGISTERED,
         action="learner.deregister",
-        target=learner,
-        before={"status": Learner.Status.COLLECTED},
-        after={"status": learner.status},
         reason=reason,
     )
-    return learner
 
 
 @transaction.atomic
@@ -431,25 +445,13 @@ def learner_reinstate(*, actor: Actor, learner: Learner, reason: str) -> Learner
     reason = _require_reason(reason)
     if learner.status != Learner.Status.DEREGISTERED:
         raise ValidationError(_("Only a deregistered learner can be reinstated."), code="status")
-    learner.status = Learner.Status.COLLECTED
-    learner.save(update_fields=["status", "updated_at"])
-    _set_account_active(learner, True)
-    _status_change(
+    return _register_status_set(
         actor=actor,
         learner=learner,
-        from_status=Learner.Status.DEREGISTERED,
-        from_district=learner.district,
-        reason=reason,
-    )
-    audit_record(
-        actor=actor,
+        to_status=Learner.Status.COLLECTED,
         action="learner.reinstate",
-        target=learner,
-        before={"status": Learner.Status.DEREGISTERED},
-        after={"status": learner.status},
         reason=reason,
     )
-    return learner
 
 
 # --- Evidence files: what backs a learner's record.
