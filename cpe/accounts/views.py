@@ -224,6 +224,9 @@ def staff_home(request: HttpRequest) -> HttpResponse:
         ),
     ]
     visible = [(url, title, text) for cap, url, title, text in tiles if user.has_capability(cap)]
+    if not (user.region_id and user.region.level == "district"):
+        # Imports go into one's own district: without one there is nothing to import into.
+        visible = [tile for tile in visible if tile[0] != "registry:import_list"]
     return render(request, "accounts/staff_home.html", {"tiles": visible})
 
 

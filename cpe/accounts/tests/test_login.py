@@ -126,3 +126,11 @@ def test_a_deactivated_staff_member_loses_every_capability_and_scope(users, clie
     officer.save()
     assert not officer.has_capability("staff.console")
     assert officer.scope_path is None
+
+
+def test_the_console_offers_imports_only_to_those_with_a_district(users, client_for):
+    officer_page = client_for(users["district_officer"]).get("/staff/").content.decode()
+    superuser_page = client_for(users["superuser"]).get("/staff/").content.decode()
+    assert 'href="/staff/imports/"' in officer_page
+    assert 'href="/staff/imports/"' not in superuser_page
+    assert 'href="/staff/learners/"' in superuser_page
