@@ -8,6 +8,7 @@ from django.db import connection, connections
 
 from cpe.core.models import AuditEntry
 from cpe.core.services import Actor
+from cpe.core.testing import database_dump
 from cpe.registry.models import Learner
 from cpe.registry.services import (
     LearnerDetails,
@@ -124,16 +125,6 @@ def test_only_an_officer_of_the_learners_district_may_see_the_full_number(office
             learner_id_number_reveal(actor=Actor(user=users[role]), learner=learner)
 
 
-def _every_value_in_the_database() -> str:
-    """A dump of every row of every table, as text, on SQLite and PostgreSQL alike."""
-    parts = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names(cursor):
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
-            parts.extend(repr(row) for row in cursor.fetchall())
-    return "\n".join(parts)
-
-
 def test_no_plaintext_id_number_is_stored_anywhere(officer, regions):
     numbers = [ID_NUMBER, "11010519491231002X", "420102198502020021"]
     for index, number in enumerate(numbers):
@@ -144,7 +135,7 @@ def test_no_plaintext_id_number_is_stored_anywhere(officer, regions):
         )
     learner = Learner.objects.first()
     learner_id_number_reveal(actor=officer, learner=learner)  # the audited reveal too
-    dump = _every_value_in_the_database()
+    dump = database_dump()
     assert "420102********159X" in dump  # the dump does contain the learners
     for number in numbers:
         assert number not in dump and number.lower() not in dump

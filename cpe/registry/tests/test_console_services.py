@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cpe.core.models import AuditEntry
 from cpe.core.services import Actor
+from cpe.core.testing import database_dump
 from cpe.registry.models import Learner, LearnerEvidence
 from cpe.registry.services import (
     learner_collect,
@@ -327,8 +328,6 @@ def test_removing_a_document_deletes_the_file_and_keeps_a_note(
 
 
 def test_console_work_leaves_no_plaintext_id_number_in_the_database(officer, hongshan, regions):
-    from cpe.registry.tests.test_collect import _every_value_in_the_database
-
     first, corrected = make_id_number(sequence=11), make_id_number(sequence=13)
     learner = learner_collect(
         actor=officer, district=regions["420102"], details=learner_details(id_number=first)
@@ -347,7 +346,7 @@ def test_console_work_leaves_no_plaintext_id_number_in_the_database(officer, hon
         reason=f"号码 {corrected}"[:2],
     )
     learner_transfer_accept(actor=hongshan, learner=learner)
-    dump = _every_value_in_the_database()
+    dump = database_dump()
     assert learner.id_number_masked in dump
     for number in (first, corrected):
         assert number not in dump and number[:17] not in dump

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.utils import timezone, translation
 
 from cpe.core.models import AuditEntry
 from cpe.core.services import snapshot
+from cpe.core.testing import database_dump
 from cpe.registry import imports
 from cpe.registry.import_samples import HEADERS_ZH
 from cpe.registry.imports import (
@@ -329,15 +329,6 @@ def test_an_officer_cannot_import_into_another_district(hongshan_officer, office
         learner_import_confirm(actor=hongshan_officer, learner_import=learner_import)
 
 
-def _dump() -> str:
-    parts = []
-    with connection.cursor() as cursor:
-        for table in connection.introspection.table_names(cursor):
-            cursor.execute(f"SELECT * FROM {connection.ops.quote_name(table)}")  # noqa: S608
-            parts.extend(repr(row) for row in cursor.fetchall())
-    return "\n".join(parts)
-
-
 def _private_root() -> Path:
     return Path(settings.STORAGES["private"]["OPTIONS"]["location"])
 
@@ -359,7 +350,7 @@ def test_no_plaintext_id_number_is_stored_and_the_files_go_when_applied(
         assert number not in plan_text and number[:17] not in plan_text
     with django_capture_on_commit_callbacks(execute=True):
         applied(officer, learner_import)
-    dump = _dump()
+    dump = database_dump()
     assert "********" in dump
     for number in numbers:
         assert number not in dump and number[:17] not in dump
