@@ -48,6 +48,10 @@ def _files_in_tmp(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> No
             "BACKEND": "django.core.files.storage.FileSystemStorage",
             "OPTIONS": {"location": root / "private", "base_url": None},
         },
+        "course_media": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": root / "course-media", "base_url": None},
+        },
     }
 
 

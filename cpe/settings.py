@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "cpe.regions",
     "cpe.accounts",
     "cpe.registry",
+    "cpe.catalog",
+    "cpe.learning",
     "cpe.public",
     "cpe.api",
 ]
@@ -198,6 +200,7 @@ MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 WHITENOISE_USE_FINDERS = DEBUG
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")))
+COURSE_MEDIA_ROOT = Path(env_str("COURSE_MEDIA_ROOT", str(VAR_DIR / "course-media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Personal documents (evidence files): never under MEDIA_URL, only through views that
@@ -205,6 +208,13 @@ STORAGES = {
     "private": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
+    },
+    # Lesson videos and reading files: served only to learners who study the course. In
+    # development the app serves them (with HTTP Range); in production point this at object
+    # storage with signed, expiring URLs (django-storages S3 backend; see the README).
+    "course_media": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": COURSE_MEDIA_ROOT, "base_url": None},
     },
     "staticfiles": {
         "BACKEND": (

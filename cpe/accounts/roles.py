@@ -37,14 +37,24 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.LEARNERS_VIEW,
             Capability.LEARNERS_MANAGE,
             Capability.LEARNERS_REVEAL,
+            Capability.STUDY_PROGRESS_VIEW,
         }
     ),
-    Role.CITY_ADMIN: frozenset(_STAFF | _ADMIN | {Capability.LEARNERS_VIEW}),
-    Role.PROVINCE_ADMIN: frozenset(_STAFF | _ADMIN | {Capability.LEARNERS_VIEW}),
-    Role.COURSE_MANAGER: frozenset(_STAFF),
-    # Support answers learners' questions, so it reads their records (masked) in its scope.
-    Role.SUPPORT: frozenset(_STAFF | {Capability.JOBS_DETAILS, Capability.LEARNERS_VIEW}),
-    Role.AUDITOR: frozenset(_STAFF | {Capability.AUDIT_VIEW, Capability.LEARNERS_VIEW}),
+    Role.CITY_ADMIN: frozenset(
+        _STAFF | _ADMIN | {Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW}
+    ),
+    Role.PROVINCE_ADMIN: frozenset(
+        _STAFF | _ADMIN | {Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW}
+    ),
+    Role.COURSE_MANAGER: frozenset(_STAFF | {Capability.COURSES_MANAGE}),
+    # Support answers learners' questions ("my video does not count"), so it reads their
+    # records (masked) and their study progress in its scope.
+    Role.SUPPORT: frozenset(
+        _STAFF | {Capability.JOBS_DETAILS, Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW}
+    ),
+    Role.AUDITOR: frozenset(
+        _STAFF | {Capability.AUDIT_VIEW, Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW}
+    ),
     Role.SUPERUSER: Capability.all() - {Capability.STUDY},
 }
 

@@ -14,6 +14,8 @@ class Capability:
     LEARNERS_VIEW = "learners.view"  # learner records within one's scope, masked
     LEARNERS_MANAGE = "learners.manage"  # collect, edit, import, transfer, deregister
     LEARNERS_REVEAL = "learners.reveal"  # see a learner's full ID number (audited)
+    COURSES_MANAGE = "courses.manage"  # draft, edit, preview and publish courses and lessons
+    STUDY_PROGRESS_VIEW = "study.progress"  # a learner's lesson progress and heartbeat record
 
     @classmethod
     def all(cls) -> frozenset[str]:

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from cpe.core.admin import AuditedAdmin
-from cpe.regions.models import Bureau, Region, SupportContact
+from cpe.regions.models import Bureau, Region, RegionPolicy, SupportContact
 
 
 @admin.register(Region)
@@ -29,3 +29,19 @@ class BureauAdmin(AuditedAdmin):
 @admin.register(SupportContact)
 class SupportContactAdmin(AuditedAdmin):
     list_display = ["topic", "phone", "hours", "position"]
+
+
+@admin.register(RegionPolicy)
+class RegionPolicyAdmin(AuditedAdmin):
+    list_display = [
+        "region",
+        "effective_from",
+        "annual_credits",
+        "professional_credits",
+        "makeup_from",
+        "sequential_years",
+        "heartbeat_seconds",
+        "max_playback_rate",
+    ]
+    list_filter = ["sequential_years"]
+    search_fields = ["region__code", "region__name"]

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from cpe.core.services import Actor
 from cpe.regions.models import Region
-from cpe.regions.services import bureau_save, region_upsert, support_contact_save
+from cpe.regions.services import (
+    bureau_save,
+    region_policy_save,
+    region_upsert,
+    support_contact_save,
+)
 
 WUHAN_DISTRICTS = [
     ("420102", "江岸区", "Jiang'an District"),
@@ -57,6 +62,11 @@ def seed(actor: Actor) -> None:
             office_hours=HOURS,
             office_hours_en=HOURS_EN,
         )
+    # Hubei's rules since 2018: 90 credits a year, 60 professional; make-up study from 2019,
+    # earlier years first.
+    region_policy_save(
+        actor=actor, region=hubei, effective_from=2018, makeup_from=2019, sequential_years=True
+    )
     for position, phone in enumerate(SUPPORT_LINES):
         support_contact_save(
             actor=actor,

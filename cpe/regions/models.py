@@ -156,3 +156,91 @@ class SupportContact(models.Model):
     @property
     def display_hours(self) -> str:
         return _localised(self.hours, self.hours_en)
+
+
+class RegionPolicy(models.Model):
+    """The study rules of a region from one year on: credits, make-up, and how study is verified.
+
+    The rules that apply to a region in a year are those of the nearest region up the tree
+    (the region itself, then its city, then its province) that has a row, taking that region's
+    latest row whose `effective_from` is not after the year. Read them with
+    `cpe.regions.policy.policy_for`; never test a region's name in code.
+    """
+
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="policies", verbose_name=_("region")
+    )
+    effective_from = models.PositiveSmallIntegerField(_("applies from year"))
+    # What a year requires.
+    annual_credits = models.PositiveSmallIntegerField(_("credits required a year"), default=90)
+    professional_credits = models.PositiveSmallIntegerField(
+        _("professional credits required a year"), default=60
+    )
+    credits_per_class_hour = models.PositiveSmallIntegerField(
+        _("credits per class hour"), default=3
+    )
+    minutes_per_class_hour = models.PositiveSmallIntegerField(
+        _("minutes of lessons per class hour"), default=45
+    )
+    # Make-up study of earlier years, and whether earlier years must be finished first.
+    makeup_from = models.PositiveSmallIntegerField(
+        _("make-up study possible for years from"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: no make-up study; only the current year can be studied."),
+    )
+    sequential_years = models.BooleanField(
+        _("an earlier year must be finished before a later one"), default=True
+    )
+    # Opening a year plan: 0 means free, and the payment step is passed straight through.
+    plan_fee = models.DecimalField(
+        _("fee for a year plan (yuan)"), max_digits=8, decimal_places=2, default=0
+    )
+    # How study time is verified.
+    heartbeat_seconds = models.PositiveSmallIntegerField(
+        _("seconds between heartbeats of the player"), default=15
+    )
+    max_playback_rate = models.DecimalField(
+        _("fastest playback rate that counts"), max_digits=3, decimal_places=2, default=1
+    )
+    attention_check_minutes = models.PositiveSmallIntegerField(
+        _("minutes between attention checks"),
+        default=15,
+        help_text=_("0 switches attention checks off."),
+    )
+    lesson_completion_percent = models.PositiveSmallIntegerField(
+        _("share of a video to watch to complete it (%)"), default=95
+    )
+
+    class Meta:
+        ordering = ["region__code", "-effective_from"]
+        verbose_name = _("study rules")
+        verbose_name_plural = _("study rules")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "effective_from"], name="region_policy_one_per_year"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(professional_credits__lte=models.F("annual_credits")),
+                name="region_policy_professional_within_annual",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(lesson_completion_percent__gte=50)
+                & models.Q(lesson_completion_percent__lte=100),
+                name="region_policy_completion_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(heartbeat_seconds__gte=5) & models.Q(heartbeat_seconds__lte=120),
+                name="region_policy_heartbeat_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(max_playback_rate__gt=0), name="region_policy_rate_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region} {self.effective_from}"
+
+    @property
+    def audit_region_path(self) -> str:
+        return self.region.path

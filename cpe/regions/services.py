@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from cpe.core.services import Actor, audit_record, snapshot
-from cpe.regions.models import Bureau, Region, SupportContact
+from cpe.regions.models import Bureau, Region, RegionPolicy, SupportContact
 
 BUREAU_FIELDS = [
     "name",
@@ -126,3 +126,51 @@ def support_contact_save(
             after=snapshot(contact, fields),
         )
     return contact
+
+
+POLICY_FIELDS = [
+    "annual_credits",
+    "professional_credits",
+    "credits_per_class_hour",
+    "minutes_per_class_hour",
+    "makeup_from",
+    "sequential_years",
+    "plan_fee",
+    "heartbeat_seconds",
+    "max_playback_rate",
+    "attention_check_minutes",
+    "lesson_completion_percent",
+]
+
+
+@transaction.atomic
+def region_policy_save(
+    *, actor: Actor, region: Region, effective_from: int, **values: Any
+) -> RegionPolicy:
+    """Set a region's study rules from a year on; unnamed values keep their defaults."""
+    unknown = set(values) - set(POLICY_FIELDS)
+    if unknown:
+        raise TypeError(f"Unknown policy fields: {sorted(unknown)}")
+    policy = (
+        RegionPolicy.objects.select_for_update()
+        .filter(region=region, effective_from=effective_from)
+        .first()
+    )
+    created = policy is None
+    if policy is None:
+        policy = RegionPolicy(region=region, effective_from=effective_from)
+    before = {} if created else snapshot(policy, POLICY_FIELDS)
+    for name, value in values.items():
+        setattr(policy, name, value)
+    policy.full_clean()
+    after = snapshot(policy, POLICY_FIELDS)
+    if created or before != after:
+        policy.save()
+        audit_record(
+            actor=actor,
+            action="region_policy.create" if created else "region_policy.update",
+            target=policy,
+            before=before,
+            after=after,
+        )
+    return policy

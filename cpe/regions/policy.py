@@ -1,0 +1,65 @@
+"""The one engine that answers "which study rules apply to this region in this year"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from decimal import Decimal
+
+from cpe.regions.models import Region, RegionPolicy
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The rules in force; the defaults are the national minimum and Hubei's practice."""
+
+    annual_credits: int = 90
+    professional_credits: int = 60
+    credits_per_class_hour: int = 3
+    minutes_per_class_hour: int = 45
+    makeup_from: int | None = None
+    sequential_years: bool = True
+    plan_fee: Decimal = Decimal("0")
+    heartbeat_seconds: int = 15
+    max_playback_rate: Decimal = Decimal("1")
+    attention_check_minutes: int = 15
+    lesson_completion_percent: int = 95
+    # Which row gave these values (None: the defaults above).
+    source_id: int | None = None
+
+    @property
+    def attention_checks_on(self) -> bool:
+        return self.attention_check_minutes > 0
+
+    @property
+    def is_free(self) -> bool:
+        return self.plan_fee <= 0
+
+    def credits_for(self, class_hours: Decimal | int) -> Decimal:
+        return Decimal(class_hours) * self.credits_per_class_hour
+
+    def seconds_for(self, class_hours: Decimal | int) -> int:
+        """The least total length of lessons a course of this many class hours must have."""
+        return int(Decimal(class_hours) * self.minutes_per_class_hour * 60)
+
+
+_VALUE_FIELDS = [f.name for f in fields(Policy) if f.name != "source_id"]
+
+
+def policy_for(region: Region | None, year: int) -> Policy:
+    """The rules for `year` in `region`: the nearest region up the tree with a row decides."""
+    if region is None:
+        return Policy()
+    codes = [code for code in region.path.split("/") if code]
+    rows = (
+        RegionPolicy.objects.filter(region__code__in=codes, effective_from__lte=year)
+        .select_related("region")
+        .order_by("-effective_from")
+    )
+    by_depth: dict[int, RegionPolicy] = {}
+    for row in rows:
+        depth = codes.index(row.region.code)
+        by_depth.setdefault(depth, row)  # the latest row of each region comes first
+    if not by_depth:
+        return Policy()
+    row = by_depth[max(by_depth)]
+    return Policy(**{name: getattr(row, name) for name in _VALUE_FIELDS}, source_id=row.pk)
