@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, QuerySet, Sum
 
 from cpe.catalog.models import Lesson
 from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession
+from cpe.learning.study import VERDICT_LABELS
 from cpe.registry.models import Learner
 
 
@@ -124,6 +125,7 @@ def sessions_with_heartbeats(*, learner: Learner, limit: int = 20) -> list[Study
     for heartbeat in Heartbeat.objects.filter(session__in=list(beats)).order_by(
         "received_at", "id"
     ):
+        heartbeat.verdict_label = VERDICT_LABELS.get(heartbeat.verdict, heartbeat.verdict)  # type: ignore[attr-defined]
         beats[heartbeat.session_id].append(heartbeat)
     for session in sessions:
         session.heartbeat_list = beats[session.pk]  # type: ignore[attr-defined]

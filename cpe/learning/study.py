@@ -19,6 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cpe.catalog.models import Lesson
 from cpe.core.services import Actor, audit_record
@@ -58,6 +59,22 @@ class Verdict:
     REPLAY = "replay"  # sequence number not above the last accepted one
     TAKEN_OVER = "taken_over"
     ENDED = "ended"
+
+
+VERDICT_LABELS = {
+    Verdict.CREDITED: gettext_lazy("credited"),
+    Verdict.NO_PROGRESS: gettext_lazy("playing, but the position did not move"),
+    Verdict.PAUSED: gettext_lazy("paused"),
+    Verdict.HIDDEN: gettext_lazy("page not visible"),
+    Verdict.RATE_TOO_HIGH: gettext_lazy("playback faster than allowed"),
+    Verdict.SEEK: gettext_lazy("the position moved further than the time allows (a seek)"),
+    Verdict.BACKWARD: gettext_lazy("moved back"),
+    Verdict.BEYOND_FURTHEST: gettext_lazy("playing beyond the furthest verified point"),
+    Verdict.ATTENTION_PENDING: gettext_lazy("waiting for the attention check"),
+    Verdict.REPLAY: gettext_lazy("repeated or out of order"),
+    Verdict.TAKEN_OVER: gettext_lazy("another tab or device took over"),
+    Verdict.ENDED: gettext_lazy("session ended"),
+}
 
 
 class StudyRefused(Exception):

@@ -7,9 +7,12 @@ role may never open answer 403; anonymous callers are sent to sign in (302) or g
 from __future__ import annotations
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from cpe.core.services import Actor, job_enqueue
+from cpe.learning.testing import enrol, study_course
 from cpe.public.services import notice_save
 from cpe.regions.jobs import EXPORT_CONTACTS
 from cpe.registry import import_samples
@@ -69,6 +72,7 @@ IMPORTERS = {
     "officer_elsewhere": 200,
 }
 JIANGAN_IMPORT = {**IMPORTERS, "officer_elsewhere": 404}
+LEARNER_ONLY = {**{r: 403 for r in STAFF}, "anonymous": 302, "learner": 200}
 
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "learner home": (
@@ -236,6 +240,22 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         "/api/v1/learner/profile",
         {**{r: 403 for r in STAFF}, "anonymous": 401, "learner": 200},
     ),
+    # Study: the learner's own course, player, lesson file and history; staff read progress.
+    "a course in the learner's plan": ("get", "/study/{year}/courses/{course}/", LEARNER_ONLY),
+    "the lesson player": ("get", "/study/lessons/{lesson}/", LEARNER_ONLY),
+    "a lesson's video": ("get", "/study/lessons/{lesson}/media/", LEARNER_ONLY),
+    "study history": ("get", "/study/history/", LEARNER_ONLY),
+    "start a lesson API": (
+        "post",
+        "/api/v1/learner/lessons/{lesson}/sessions",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "study progress API": ("get", "/api/v1/learner/progress", {**LEARNER_ONLY, "anonymous": 401}),
+    "a Jiang'an learner's study": (
+        "get",
+        "/staff/learners/{learner}/study/",
+        row(302, 403, **ELSEWHERE_404, course_manager=403),
+    ),
     # Choosing a first password; a learner who has one is sent to the change page (302).
     "learner chooses a password": (
         "get",
@@ -264,8 +284,15 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
         district=regions["420102"],
         details=learner_details(),
     )
+    # Qualified last year: this year is the learner's first required year, open for study.
     learner.user = users["learner"]
-    learner.save(update_fields=["user"])
+    learner.qualification_year = timezone.localdate().year - 1
+    learner.save(update_fields=["user", "qualification_year"])
+    settings.COURSE_MEDIA_STREAM = True
+    course = study_course(region=regions["420000"], lessons=[("video", 60)])
+    lesson = course.lessons.get()
+    lesson.video.save("lesson.mp4", ContentFile(b"\x00" * 64))
+    plan_course = enrol(learner, course)
     settings.MEDIA_ROOT = str(tmp_path / "media")
     people = list(import_samples.people(3))
     people[1][2] = "123"  # one row with an error, so the error file exists
@@ -281,6 +308,9 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
         "notice": str(notice.pk),
         "job": str(job.pk),
         "officer": str(users["district_officer"].pk),
+        "year": str(plan_course.plan.year),
+        "course": course.code,
+        "lesson": str(lesson.pk),
     }
 
 
