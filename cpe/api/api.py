@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from cpe.api.errors import install_error_handlers
 from cpe.api.routers import (
     audit,
+    courses,
     imports,
     jobs,
     learner,
@@ -38,4 +39,5 @@ api.add_router("/audit", audit.router)
 api.add_router("/learners", learners.router)
 api.add_router("/learner-imports", imports.router)
 api.add_router("/learner", learner.router)
+api.add_router("/courses", courses.router)
 api.add_router("/learner", study.router)
