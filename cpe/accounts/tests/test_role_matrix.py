@@ -10,6 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cpe.core.services import Actor, job_enqueue
+from cpe.learning.services import year_plan_open
+from cpe.learning.years import first_required_year
 from cpe.public.services import notice_save
 from cpe.regions.jobs import EXPORT_CONTACTS
 from cpe.registry import import_samples
@@ -69,6 +71,7 @@ IMPORTERS = {
     "officer_elsewhere": 200,
 }
 JIANGAN_IMPORT = {**IMPORTERS, "officer_elsewhere": 404}
+LEARNER_ONLY = {**{r: 403 for r in STAFF}, "anonymous": 302, "learner": 200}
 
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "learner home": (
@@ -236,6 +239,29 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         "/api/v1/learner/profile",
         {**{r: 403 for r in STAFF}, "anonymous": 401, "learner": 200},
     ),
+    # The learner's study: only learners, and only their own plans (the test learner has a
+    # plan for their first required year; an unknown course in it is 404).
+    "study dashboard": ("get", "/study/", LEARNER_ONLY),
+    "a year's plan": ("get", "/study/{plan_year}/", LEARNER_ONLY),
+    "open a year": ("post", "/study/{plan_year}/open/", {**LEARNER_ONLY, "learner": 302}),
+    "choose courses": ("get", "/study/{plan_year}/choose/", LEARNER_ONLY),
+    "add a course": ("post", "/study/{plan_year}/choose/add/", {**LEARNER_ONLY, "learner": 302}),
+    "remove a course": (
+        "post",
+        "/study/{plan_year}/courses/NOPE/remove/",
+        {**LEARNER_ONLY, "learner": 404},
+    ),
+    "year plans API": ("get", "/api/v1/learner/plans", {**LEARNER_ONLY, "anonymous": 401}),
+    "a year plan API": (
+        "get",
+        "/api/v1/learner/plans/{plan_year}",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "remove a course API": (
+        "delete",
+        "/api/v1/learner/plans/{plan_year}/courses/NOPE",
+        {**LEARNER_ONLY, "anonymous": 401, "learner": 404},
+    ),
     # Choosing a first password; a learner who has one is sent to the change page (302).
     "learner chooses a password": (
         "get",
@@ -266,6 +292,9 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
     )
     learner.user = users["learner"]
     learner.save(update_fields=["user"])
+    plan = year_plan_open(
+        actor=Actor(user=users["learner"]), learner=learner, year=first_required_year(learner)
+    )
     settings.MEDIA_ROOT = str(tmp_path / "media")
     people = list(import_samples.people(3))
     people[1][2] = "123"  # one row with an error, so the error file exists
@@ -281,6 +310,7 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
         "notice": str(notice.pk),
         "job": str(job.pk),
         "officer": str(users["district_officer"].pk),
+        "plan_year": str(plan.year),
     }
 
 
