@@ -185,6 +185,9 @@ SMS_ALIYUN_TEMPLATE_CODE = env_str("SMS_ALIYUN_TEMPLATE_CODE")
 SMS_ALIYUN_ENDPOINT = env_str("SMS_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
 SMS_ALIYUN_REGION = env_str("SMS_ALIYUN_REGION", "cn-hangzhou")
 
+# --- Year plans in regions that charge a fee: a backend that starts the payment.
+PLAN_PAYMENT_BACKEND = env_str("PLAN_PAYMENT_BACKEND", "cpe.learning.payments.UnavailableBackend")
+
 # --- Languages: Simplified Chinese first, English complete.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]

@@ -13,6 +13,7 @@ from cpe.api.routers import (
     learner,
     learners,
     notices,
+    plans,
     regions,
     study,
     system,
@@ -40,4 +41,5 @@ api.add_router("/learners", learners.router)
 api.add_router("/learner-imports", imports.router)
 api.add_router("/learner", learner.router)
 api.add_router("/courses", courses.router)
+api.add_router("/learner/plans", plans.router)
 api.add_router("/learner", study.router)

@@ -25,7 +25,7 @@ from cpe.catalog.models import Lesson
 from cpe.core.services import Actor, audit_record
 from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession
 from cpe.learning.services import year_plan_refresh_completion
-from cpe.learning.years import Blocker, study_allowed
+from cpe.learning.years import blocker_message, study_allowed
 from cpe.regions.policy import policy_for
 from cpe.registry.models import Learner
 
@@ -153,22 +153,6 @@ class Rules:
             "attention_minutes": self.attention_minutes,
             "completion_percent": self.completion_percent,
         }
-
-
-def blocker_message(blocker: Blocker) -> str:
-    """The learner-facing reason a year cannot be studied now."""
-    messages = {
-        "payment_pending": _("This year's study opens once its payment is made."),
-        "future_year": _("This year has not begun yet."),
-        "not_required": _("You are not required to study for this year."),
-        "before_makeup_start": _("This year can no longer be made up."),
-        "already_complete": _("This year is already complete."),
-    }
-    if blocker.rule == "earlier_year_unfinished":
-        return _("Finish your study for %(year)s first: earlier years come first.") % {
-            "year": blocker.year
-        }
-    return messages.get(blocker.rule, _("This year cannot be studied now."))
 
 
 def learner_for_user(user: Any) -> Learner:

@@ -18,13 +18,8 @@ from cpe.learning.selectors import (
     sessions_with_heartbeats,
     study_history,
 )
-from cpe.learning.study import (
-    StudyRefused,
-    blocker_message,
-    learner_for_user,
-    plan_course_for_lesson,
-)
-from cpe.learning.years import study_allowed
+from cpe.learning.study import StudyRefused, learner_for_user, plan_course_for_lesson
+from cpe.learning.years import blocker_message, study_allowed
 from cpe.public.markdown import render_markdown
 from cpe.registry.models import Learner
 from cpe.registry.selectors import learner_for_staff

@@ -12,7 +12,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from cpe.core.services import Actor, job_enqueue
+from cpe.learning.services import year_plan_open
 from cpe.learning.testing import enrol, study_course
+from cpe.learning.years import first_required_year
 from cpe.public.services import notice_save
 from cpe.regions.jobs import EXPORT_CONTACTS
 from cpe.registry import import_samples
@@ -256,6 +258,29 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         "/staff/learners/{learner}/study/",
         row(302, 403, **ELSEWHERE_404, course_manager=403),
     ),
+    # The learner's study: only learners, and only their own plans (the test learner has a
+    # plan for their first required year; an unknown course in it is 404).
+    "study dashboard": ("get", "/study/", LEARNER_ONLY),
+    "a year's plan": ("get", "/study/{plan_year}/", LEARNER_ONLY),
+    "open a year": ("post", "/study/{plan_year}/open/", {**LEARNER_ONLY, "learner": 302}),
+    "choose courses": ("get", "/study/{plan_year}/choose/", LEARNER_ONLY),
+    "add a course": ("post", "/study/{plan_year}/choose/add/", {**LEARNER_ONLY, "learner": 302}),
+    "remove a course": (
+        "post",
+        "/study/{plan_year}/courses/NOPE/remove/",
+        {**LEARNER_ONLY, "learner": 404},
+    ),
+    "year plans API": ("get", "/api/v1/learner/plans", {**LEARNER_ONLY, "anonymous": 401}),
+    "a year plan API": (
+        "get",
+        "/api/v1/learner/plans/{plan_year}",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "remove a course API": (
+        "delete",
+        "/api/v1/learner/plans/{plan_year}/courses/NOPE",
+        {**LEARNER_ONLY, "anonymous": 401, "learner": 404},
+    ),
     # Choosing a first password; a learner who has one is sent to the change page (302).
     "learner chooses a password": (
         "get",
@@ -288,6 +313,9 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
     learner.user = users["learner"]
     learner.qualification_year = timezone.localdate().year - 1
     learner.save(update_fields=["user", "qualification_year"])
+    plan = year_plan_open(
+        actor=Actor(user=users["learner"]), learner=learner, year=first_required_year(learner)
+    )
     settings.COURSE_MEDIA_STREAM = True
     course = study_course(region=regions["420000"], lessons=[("video", 60)])
     lesson = course.lessons.get()
@@ -311,6 +339,7 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
         "year": str(plan_course.plan.year),
         "course": course.code,
         "lesson": str(lesson.pk),
+        "plan_year": str(plan.year),
     }
 
 
