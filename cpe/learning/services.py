@@ -29,11 +29,22 @@ class StudyRefused(Exception):
     says it to the learner, `year` is the year it points to (to finish first, or that
     already holds the course)."""
 
-    def __init__(self, code: str, message: str, *, year: int | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        year: int | None = None,
+        status: int = 400,
+        fields: dict[str, list[str]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.year = year
+        # For the study calls (cpe.learning.study): the HTTP status and field errors.
+        self.status = status
+        self.fields = fields or {}
 
     @classmethod
     def from_blocker(cls, blocker: Blocker) -> StudyRefused:

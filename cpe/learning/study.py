@@ -23,8 +23,8 @@ from django.utils.translation import gettext_lazy
 
 from cpe.catalog.models import Lesson
 from cpe.core.services import Actor, audit_record
-from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession
-from cpe.learning.services import year_plan_refresh_completion
+from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession, YearPlan
+from cpe.learning.services import StudyRefused, year_plan_refresh_completion
 from cpe.learning.years import blocker_message, study_allowed
 from cpe.regions.policy import policy_for
 from cpe.registry.models import Learner
@@ -58,6 +58,7 @@ class Verdict:
     ATTENTION_PENDING = "attention_pending"
     REPLAY = "replay"  # sequence number not above the last accepted one
     TAKEN_OVER = "taken_over"
+    BLOCKED = "blocked"  # the year may not be studied now (e.g. the calendar year changed)
     ENDED = "ended"
 
 
@@ -74,27 +75,8 @@ VERDICT_LABELS = {
     Verdict.REPLAY: gettext_lazy("repeated or out of order"),
     Verdict.TAKEN_OVER: gettext_lazy("another tab or device took over"),
     Verdict.ENDED: gettext_lazy("session ended"),
+    Verdict.BLOCKED: gettext_lazy("the year may not be studied now"),
 }
-
-
-class StudyRefused(Exception):
-    """A study request the server will not act on; nothing was changed."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        status: int = 400,
-        fields: dict[str, list[str]] | None = None,
-        year: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.fields = fields or {}
-        self.year = year
 
 
 @dataclass(frozen=True)
@@ -117,6 +99,7 @@ class HeartbeatResult:
     session: StudySession
     stop: str | None = None
     attention_question: str | None = None
+    stop_message: str = ""
 
 
 @dataclass(frozen=True)
@@ -250,7 +233,7 @@ def study_session_start(
             progress=progress,
             last_heartbeat_at=now,
             last_position_ms=resume,
-            rules=rules.as_json(),
+            rules={**rules.as_json(), "allowed_on": timezone.localdate(now).isoformat()},
             attention_due_at=_attention_due(now, rules.attention_minutes),
             user_agent=user_agent[:200],
         )
@@ -447,6 +430,24 @@ def _heartbeat_apply(
         verdict, credited = _reading_credit(beat=beat, creditable_ms=creditable_ms)
 
     session_fields = ["last_seq", "last_heartbeat_at", "last_position_ms"]
+    blocked = ""
+    today = timezone.localdate(now).isoformat()
+    if credited and session.rules.get("allowed_on") != today:
+        # The year rules were checked when the session started; they change only with the
+        # calendar (a year that stops being current), so they are checked again once a day.
+        plan = YearPlan.objects.select_related("learner__district").get(
+            plan_courses__pk=progress.plan_course_id
+        )
+        blocker = study_allowed(plan.learner, plan, today=timezone.localdate(now))
+        if blocker is None:
+            session.rules = {**session.rules, "allowed_on": today}
+            session_fields.append("rules")
+        else:
+            verdict, credited, furthest = Verdict.BLOCKED, 0, progress.furthest_ms
+            blocked = blocker_message(blocker)
+            session.state = StudySession.State.ENDED
+            session.ended_at = now
+            session_fields += ["state", "ended_at"]
     session.last_seq = beat.seq
     session.last_heartbeat_at = now
     if lesson.is_video:
@@ -474,6 +475,10 @@ def _heartbeat_apply(
         updated_at=now,
     )
     keep(verdict, credited)
+    if blocked:
+        return HeartbeatResult(
+            verdict, 0, progress, session, stop=Verdict.BLOCKED, stop_message=blocked
+        )
     question = session.attention_question if session.attention_asked_at else None
     return HeartbeatResult(verdict, credited, progress, session, attention_question=question)
 
