@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from cpe.catalog.testing import make_course
 from cpe.core.services import Actor, job_enqueue
 from cpe.public.services import notice_save
 from cpe.regions.jobs import EXPORT_CONTACTS
@@ -69,6 +70,16 @@ IMPORTERS = {
     "officer_elsewhere": 200,
 }
 JIANGAN_IMPORT = {**IMPORTERS, "officer_elsewhere": 404}
+# Course pages: course managers and the superuser; a POST answers with a redirect back.
+COURSE_MANAGERS = {
+    **{r: 403 for r in STAFF},
+    "anonymous": 302,
+    "learner": 403,
+    "course_manager": 200,
+    "superuser": 200,
+}
+COURSE_ACTIONS = {**COURSE_MANAGERS, "course_manager": 302, "superuser": 302}
+EVERYONE = {r: 200 for r in ROLES}
 
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "learner home": (
@@ -224,6 +235,38 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         "/api/v1/learner-imports/{import}",
         {**JIANGAN_IMPORT, "anonymous": 401},
     ),
+    "course catalog": ("get", "/courses/", EVERYONE),
+    "a published course": ("get", "/courses/{course_code}/", EVERYONE),
+    "catalog API": ("get", "/api/v1/courses", EVERYONE),
+    "a published course API": ("get", "/api/v1/courses/{course_code}", EVERYONE),
+    "courses (staff)": ("get", "/staff/courses/", COURSE_MANAGERS),
+    "new course": ("get", "/staff/courses/new/", COURSE_MANAGERS),
+    "a course (staff)": ("get", "/staff/courses/{course}/", COURSE_MANAGERS),
+    "edit a course": ("get", "/staff/courses/{course}/edit/", COURSE_MANAGERS),
+    "preview a course": ("get", "/staff/courses/{course}/preview/", COURSE_MANAGERS),
+    "new lesson": ("get", "/staff/courses/{course}/lessons/new/", COURSE_MANAGERS),
+    "edit a lesson": (
+        "get",
+        "/staff/courses/{course}/lessons/{lesson}/edit/",
+        COURSE_MANAGERS,
+    ),
+    "a lesson's video (preview)": (
+        "get",
+        "/staff/courses/{course}/lessons/{lesson}/media/",
+        COURSE_MANAGERS,
+    ),
+    "move a lesson": (
+        "post",
+        "/staff/courses/{course}/lessons/{lesson}/move/",
+        COURSE_ACTIONS,
+    ),
+    "publish a course": ("post", "/staff/courses/{course}/publish/", COURSE_ACTIONS),
+    "withdraw a course": ("post", "/staff/courses/{course}/withdraw/", COURSE_ACTIONS),
+    "delete a lesson": (
+        "post",
+        "/staff/courses/{course}/lessons/{other_lesson}/delete/",
+        COURSE_ACTIONS,
+    ),
     "Django admin": ("get", "/admin/", {**{r: 302 for r in ROLES}, "superuser": 200}),
     # The learner's own record (the test learner is linked to a collected learner below).
     "learner profile": (
@@ -275,7 +318,16 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
         upload=SimpleUploadedFile("people.xlsx", import_samples.xlsx_bytes(people)),
     )
     learner_import_check(learner_import=learner_import, progress=lambda *a, **k: None)
+    settings.COURSE_MEDIA_STREAM = True
+    manager = Actor(user=users["course_manager"])
+    course = make_course(manager, regions["420000"], code="HB-ZY-01")
+    published = make_course(manager, regions["420000"], code="HB-ZY-02", publish=True)
+    video, reading = course.lessons.all()
     return {
+        "course": str(course.pk),
+        "lesson": str(video.pk),
+        "other_lesson": str(reading.pk),
+        "course_code": published.code,
         "learner": str(learner.pk),
         "import": str(learner_import.pk),
         "notice": str(notice.pk),
