@@ -12,15 +12,9 @@ from cpe.catalog.models import Course, Lesson
 from cpe.catalog.services import CourseDetails, course_create, course_publish, lesson_add
 from cpe.core.services import Actor
 from cpe.regions.models import Region
+from cpe.registry.testing import PDF_BYTES
 
 DEMO_VIDEO = Path(__file__).resolve().parent / "demo_media" / "hb-zy-01.mp4"
-# A tiny but whole PDF: the header, one empty page and the end-of-file marker.
-PDF_BYTES = (
-    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
-    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
-    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n"
-    b"trailer<</Root 1 0 R>>\n%%EOF\n"
-)
 
 
 def demo_video_upload(name: str = "lesson.mp4") -> SimpleUploadedFile:

@@ -11,6 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from cpe.catalog.testing import make_course
 from cpe.core.services import Actor, job_enqueue
 from cpe.learning.services import year_plan_open
 from cpe.learning.testing import enrol, study_course
@@ -75,6 +76,16 @@ IMPORTERS = {
 }
 JIANGAN_IMPORT = {**IMPORTERS, "officer_elsewhere": 404}
 LEARNER_ONLY = {**{r: 403 for r in STAFF}, "anonymous": 302, "learner": 200}
+# Course pages: course managers and the superuser; a POST answers with a redirect back.
+COURSE_MANAGERS = {
+    **{r: 403 for r in STAFF},
+    "anonymous": 302,
+    "learner": 403,
+    "course_manager": 200,
+    "superuser": 200,
+}
+COURSE_ACTIONS = {**COURSE_MANAGERS, "course_manager": 302, "superuser": 302}
+EVERYONE = {r: 200 for r in ROLES}
 
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "learner home": (
@@ -230,6 +241,38 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         "/api/v1/learner-imports/{import}",
         {**JIANGAN_IMPORT, "anonymous": 401},
     ),
+    "course catalog": ("get", "/courses/", EVERYONE),
+    "a published course": ("get", "/courses/{course_code}/", EVERYONE),
+    "catalog API": ("get", "/api/v1/courses", EVERYONE),
+    "a published course API": ("get", "/api/v1/courses/{course_code}", EVERYONE),
+    "courses (staff)": ("get", "/staff/courses/", COURSE_MANAGERS),
+    "new course": ("get", "/staff/courses/new/", COURSE_MANAGERS),
+    "a course (staff)": ("get", "/staff/courses/{course}/", COURSE_MANAGERS),
+    "edit a course": ("get", "/staff/courses/{course}/edit/", COURSE_MANAGERS),
+    "preview a course": ("get", "/staff/courses/{course}/preview/", COURSE_MANAGERS),
+    "new lesson": ("get", "/staff/courses/{course}/lessons/new/", COURSE_MANAGERS),
+    "edit a lesson": (
+        "get",
+        "/staff/courses/{course}/lessons/{lesson}/edit/",
+        COURSE_MANAGERS,
+    ),
+    "a lesson's video (preview)": (
+        "get",
+        "/staff/courses/{course}/lessons/{lesson}/media/",
+        COURSE_MANAGERS,
+    ),
+    "move a lesson": (
+        "post",
+        "/staff/courses/{course}/lessons/{lesson}/move/",
+        COURSE_ACTIONS,
+    ),
+    "publish a course": ("post", "/staff/courses/{course}/publish/", COURSE_ACTIONS),
+    "withdraw a course": ("post", "/staff/courses/{course}/withdraw/", COURSE_ACTIONS),
+    "delete a lesson": (
+        "post",
+        "/staff/courses/{course}/lessons/{other_lesson}/delete/",
+        COURSE_ACTIONS,
+    ),
     "Django admin": ("get", "/admin/", {**{r: 302 for r in ROLES}, "superuser": 200}),
     # The learner's own record (the test learner is linked to a collected learner below).
     "learner profile": (
@@ -243,13 +286,17 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         {**{r: 403 for r in STAFF}, "anonymous": 401, "learner": 200},
     ),
     # Study: the learner's own course, player, lesson file and history; staff read progress.
-    "a course in the learner's plan": ("get", "/study/{year}/courses/{course}/", LEARNER_ONLY),
-    "the lesson player": ("get", "/study/lessons/{lesson}/", LEARNER_ONLY),
-    "a lesson's video": ("get", "/study/lessons/{lesson}/media/", LEARNER_ONLY),
+    "a course in the learner's plan": (
+        "get",
+        "/study/{year}/courses/{chosen_course}/",
+        LEARNER_ONLY,
+    ),
+    "the lesson player": ("get", "/study/lessons/{chosen_lesson}/", LEARNER_ONLY),
+    "a lesson's video": ("get", "/study/lessons/{chosen_lesson}/media/", LEARNER_ONLY),
     "study history": ("get", "/study/history/", LEARNER_ONLY),
     "start a lesson API": (
         "post",
-        "/api/v1/learner/lessons/{lesson}/sessions",
+        "/api/v1/learner/lessons/{chosen_lesson}/sessions",
         {**LEARNER_ONLY, "anonymous": 401},
     ),
     "study progress API": ("get", "/api/v1/learner/progress", {**LEARNER_ONLY, "anonymous": 401}),
@@ -317,10 +364,10 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
         actor=Actor(user=users["learner"]), learner=learner, year=first_required_year(learner)
     )
     settings.COURSE_MEDIA_STREAM = True
-    course = study_course(region=regions["420000"], lessons=[("video", 60)])
-    lesson = course.lessons.get()
-    lesson.video.save("lesson.mp4", ContentFile(b"\x00" * 64))
-    plan_course = enrol(learner, course)
+    chosen = study_course(region=regions["420000"], lessons=[("video", 60)])
+    chosen_lesson = chosen.lessons.get()
+    chosen_lesson.video.save("lesson.mp4", ContentFile(b"\x00" * 64))
+    plan_course = enrol(learner, chosen)
     settings.MEDIA_ROOT = str(tmp_path / "media")
     people = list(import_samples.people(3))
     people[1][2] = "123"  # one row with an error, so the error file exists
@@ -330,15 +377,23 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
         upload=SimpleUploadedFile("people.xlsx", import_samples.xlsx_bytes(people)),
     )
     learner_import_check(learner_import=learner_import, progress=lambda *a, **k: None)
+    manager = Actor(user=users["course_manager"])
+    course = make_course(manager, regions["420000"], code="HB-ZY-01")
+    published = make_course(manager, regions["420000"], code="HB-ZY-02", publish=True)
+    video, reading = course.lessons.all()
     return {
+        "course": str(course.pk),
+        "lesson": str(video.pk),
+        "other_lesson": str(reading.pk),
+        "course_code": published.code,
         "learner": str(learner.pk),
         "import": str(learner_import.pk),
         "notice": str(notice.pk),
         "job": str(job.pk),
         "officer": str(users["district_officer"].pk),
         "year": str(plan_course.plan.year),
-        "course": course.code,
-        "lesson": str(lesson.pk),
+        "chosen_course": chosen.code,
+        "chosen_lesson": str(chosen_lesson.pk),
         "plan_year": str(plan.year),
     }
 

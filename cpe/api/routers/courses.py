@@ -6,7 +6,9 @@ from typing import Literal
 from django.core.paginator import Paginator
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
+from ninja.errors import HttpError
 
 from cpe.catalog.selectors import PolicyCache, course_credits, course_published, course_search
 from cpe.regions.models import Region
@@ -85,7 +87,10 @@ def _out(course, year: int, policies: PolicyCache) -> dict:  # type: ignore[no-u
 
 def _region(request: HttpRequest, code: str | None) -> Region | None:
     if code:
-        return Region.objects.filter(code=code).first() or Region(code=code, path=f"{code}/")
+        region = Region.objects.filter(code=code).first()
+        if region is None:
+            raise HttpError(404, _("There is no region with this code."))
+        return region
     user = request.user
     if user.is_authenticated and user.is_learner and user.region_id:
         return user.region
