@@ -14,9 +14,12 @@ from cpe.catalog.services import FIRST_YEAR, CourseDetails
 from cpe.regions.models import Region
 from cpe.registry.models import QualificationLevel
 
+# The forms offer the recent years; the services accept any year from FIRST_YEAR on.
+FORM_FIRST_YEAR = max(FIRST_YEAR, 2015)
+
 
 def year_choices() -> list[tuple[int, int]]:
-    return [(year, year) for year in range(timezone.localdate().year + 1, FIRST_YEAR - 1, -1)]
+    return [(year, year) for year in range(timezone.localdate().year + 1, FORM_FIRST_YEAR - 1, -1)]
 
 
 class CourseForm(forms.Form):
