@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("cpe.regions.urls")),
     path("", include("cpe.registry.urls")),
     path("", include("cpe.core.urls")),
+    path("", include("cpe.learning.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

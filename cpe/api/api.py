@@ -5,7 +5,17 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from cpe.api.errors import install_error_handlers
-from cpe.api.routers import audit, imports, jobs, learner, learners, notices, regions, system
+from cpe.api.routers import (
+    audit,
+    imports,
+    jobs,
+    learner,
+    learners,
+    notices,
+    regions,
+    study,
+    system,
+)
 
 api = NinjaAPI(
     title="CPE API",
@@ -28,3 +38,4 @@ api.add_router("/audit", audit.router)
 api.add_router("/learners", learners.router)
 api.add_router("/learner-imports", imports.router)
 api.add_router("/learner", learner.router)
+api.add_router("/learner", study.router)

@@ -126,9 +126,13 @@ class StudySession(models.Model):
     last_heartbeat_at = models.DateTimeField(null=True, blank=True)
     last_seq = models.BigIntegerField(default=-1)
     last_position_ms = models.PositiveBigIntegerField(default=0)
+    # The region's study rules when the session started (interval, rate, checks, completion):
+    # one lesson's playing is judged by one set of rules, and no policy lookup per heartbeat.
+    rules = models.JSONField(default=dict)
     # An attention check: when it falls due, and when it was put to the learner.
     attention_due_at = models.DateTimeField(null=True, blank=True)
     attention_asked_at = models.DateTimeField(null=True, blank=True)
+    attention_question = models.CharField(max_length=16, blank=True)
     attention_answer = models.CharField(max_length=8, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     user_agent = models.CharField(max_length=200, blank=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.utils import timezone
 
+from cpe.learning.models import YearPlan
 from cpe.regions.policy import Policy, policy_for
 from cpe.registry.models import Learner, QualificationLevel
 
@@ -72,3 +73,24 @@ def year_blocker(
             if earlier < year and earlier not in completed_years:
                 return Blocker("earlier_year_unfinished", earlier)
     return None
+
+
+def study_allowed(
+    learner: Learner, plan: YearPlan, *, today: datetime.date | None = None
+) -> Blocker | None:
+    """None when the learner may earn credit in `plan` now; otherwise the rule that forbids it.
+
+    A plan waiting for payment is not open for study; with sequencing on, an earlier
+    required year that is incomplete blocks study in a later one, as it blocks opening it.
+    A year already complete may still be studied (more courses than the minimum).
+    """
+    if not plan.is_open_for_study:
+        return Blocker("payment_pending")
+    completed = set(
+        YearPlan.objects.filter(learner=learner, completed_at__isnull=False).values_list(
+            "year", flat=True
+        )
+    )
+    if plan.year in completed:
+        return None
+    return year_blocker(learner, plan.year, completed_years=completed, today=today)

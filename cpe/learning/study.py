@@ -1,0 +1,521 @@
+"""Verified study time: study sessions, heartbeats, attention checks and lesson completion.
+
+The player reports every few seconds what it did (sequence number, position, state,
+playback rate, page visible); nothing it says is believed on its own. The server credits
+an interval only when it was played at an allowed rate, and never more than the server's
+own clock says has passed since the last accepted heartbeat, nor more than the position
+moved. One session per learner is active: starting another takes the first one over.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cpe.catalog.models import Lesson
+from cpe.core.services import Actor, audit_record
+from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession
+from cpe.learning.services import year_plan_refresh_completion
+from cpe.learning.years import Blocker, study_allowed
+from cpe.regions.policy import policy_for
+from cpe.registry.models import Learner
+
+# How far a reported position may run ahead of what the server's clock allows (network
+# jitter between two heartbeats, the player's own timer), and how far past the furthest
+# verified point playing may resume, before the report counts as a seek.
+POSITION_TOLERANCE_MS = 1500
+CLOCK_TOLERANCE = 1.02
+# A long gap between heartbeats (network loss, a laptop asleep) credits at most this many
+# heartbeat intervals: the server did not see the time in between.
+GAP_INTERVALS = 2
+MAX_POSITION_SECONDS = 10_000_000
+MAX_RATE = 100
+MAX_SEQ = 2**53
+
+PLAYER_STATES = ("playing", "paused", "ended")
+
+
+class Verdict:
+    """What the server made of one heartbeat (kept on the row, shown to support)."""
+
+    CREDITED = "credited"
+    NO_PROGRESS = "no_progress"  # playing, but the position did not move
+    PAUSED = "paused"
+    HIDDEN = "hidden"  # reading with the page not visible
+    RATE_TOO_HIGH = "rate_too_high"
+    SEEK = "seek"  # the position moved further than real time allows
+    BACKWARD = "backward"
+    BEYOND_FURTHEST = "beyond_furthest"  # playing from past the furthest verified point
+    ATTENTION_PENDING = "attention_pending"
+    REPLAY = "replay"  # sequence number not above the last accepted one
+    TAKEN_OVER = "taken_over"
+    ENDED = "ended"
+
+
+class StudyRefused(Exception):
+    """A study request the server will not act on; nothing was changed."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        status: int = 400,
+        fields: dict[str, list[str]] | None = None,
+        year: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+        self.fields = fields or {}
+        self.year = year
+
+
+@dataclass(frozen=True)
+class HeartbeatIn:
+    """One report from the player. `state` says what the player did since its last report:
+    "playing" (the media played), "paused" (it did not), "ended" (it played to the end)."""
+
+    seq: int
+    position: float  # seconds into the lesson
+    state: str
+    rate: float = 1.0
+    visible: bool = True
+
+
+@dataclass(frozen=True)
+class HeartbeatResult:
+    verdict: str
+    credited_ms: int
+    progress: LessonProgress
+    session: StudySession
+    stop: str | None = None
+    attention_question: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionStarted:
+    session: StudySession
+    progress: LessonProgress
+    resume_ms: int
+    rules: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The study rules a session runs under (a snapshot of the region's policy)."""
+
+    heartbeat_seconds: int
+    max_rate: Decimal
+    attention_minutes: int
+    completion_percent: int
+
+    @classmethod
+    def from_session(cls, session: StudySession) -> Rules:
+        rules = session.rules or {}
+        return cls(
+            heartbeat_seconds=int(rules.get("heartbeat_seconds", 15)),
+            max_rate=Decimal(str(rules.get("max_rate", "1"))),
+            attention_minutes=int(rules.get("attention_minutes", 0)),
+            completion_percent=int(rules.get("completion_percent", 95)),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "heartbeat_seconds": self.heartbeat_seconds,
+            "max_rate": str(self.max_rate),
+            "attention_minutes": self.attention_minutes,
+            "completion_percent": self.completion_percent,
+        }
+
+
+def blocker_message(blocker: Blocker) -> str:
+    """The learner-facing reason a year cannot be studied now."""
+    messages = {
+        "payment_pending": _("This year's study opens once its payment is made."),
+        "future_year": _("This year has not begun yet."),
+        "not_required": _("You are not required to study for this year."),
+        "before_makeup_start": _("This year can no longer be made up."),
+        "already_complete": _("This year is already complete."),
+    }
+    if blocker.rule == "earlier_year_unfinished":
+        return _("Finish your study for %(year)s first: earlier years come first.") % {
+            "year": blocker.year
+        }
+    return messages.get(blocker.rule, _("This year cannot be studied now."))
+
+
+def learner_for_user(user: Any) -> Learner:
+    """The learner record of a signed-in learner (403 for accounts that have none)."""
+    learner = (
+        Learner.objects.select_related("district").filter(user_id=getattr(user, "pk", None)).first()
+    )
+    if learner is None:
+        raise StudyRefused("not_a_learner", _("Only a collected learner can study."), status=403)
+    return learner
+
+
+def _ms(delta: timedelta) -> int:
+    return max(0, int(delta.total_seconds() * 1000))
+
+
+def _attention_due(now: datetime, minutes: int) -> datetime | None:
+    # A random moment around every `minutes`, so the check cannot be timed in advance.
+    if minutes <= 0:
+        return None
+    factor = secrets.SystemRandom().uniform(0.5, 1.5)
+    return now + timedelta(minutes=minutes * factor)
+
+
+def _attention_question() -> tuple[str, str]:
+    first, second = secrets.randbelow(8) + 2, secrets.randbelow(8) + 2
+    return f"{first} + {second}", str(first + second)
+
+
+def resume_position_ms(progress: LessonProgress, lesson: Lesson) -> int:
+    """Where the player starts: the last position, never past the furthest verified point;
+    from the beginning again once the lesson was watched to its end."""
+    if not lesson.is_video:
+        return 0
+    position = min(progress.position_ms, progress.furthest_ms)
+    if position >= lesson.duration_seconds * 1000 - 1000:
+        return 0
+    return position
+
+
+def plan_course_for_lesson(learner: Learner, lesson: Lesson) -> PlanCourse:
+    """The learner's plan course that holds this lesson's course, or a 403 naming why not."""
+    plan_course = (
+        PlanCourse.objects.select_related("plan")
+        .filter(learner=learner, course_id=lesson.course_id)
+        .first()
+    )
+    if plan_course is None:
+        raise StudyRefused(
+            "not_in_plan",
+            _("This lesson's course is not in any of your year plans. Add it to a plan first."),
+            status=403,
+        )
+    return plan_course
+
+
+def study_session_start(
+    *,
+    actor: Actor,
+    learner: Learner,
+    lesson_id: int,
+    user_agent: str = "",
+    now: datetime | None = None,
+) -> SessionStarted:
+    """Start playing a lesson: the learner's other active session, in any tab or device,
+    is taken over and told so at its next heartbeat."""
+    now = now or timezone.now()
+    lesson = Lesson.objects.select_related("course").filter(pk=lesson_id).first()
+    if lesson is None:
+        raise StudyRefused("not_found", _("There is no such lesson."), status=404)
+    plan_course = plan_course_for_lesson(learner, lesson)
+    blocker = study_allowed(learner, plan_course.plan)
+    if blocker is not None:
+        raise StudyRefused(blocker.rule, blocker_message(blocker), status=403, year=blocker.year)
+    policy = policy_for(learner.district, plan_course.plan.year)
+    rules = Rules(
+        heartbeat_seconds=policy.heartbeat_seconds,
+        max_rate=Decimal(policy.max_playback_rate),
+        attention_minutes=policy.attention_check_minutes if policy.attention_checks_on else 0,
+        completion_percent=policy.lesson_completion_percent,
+    )
+    with transaction.atomic():
+        # One start at a time per learner, so two tabs starting at once cannot both win.
+        Learner.objects.select_for_update().filter(pk=learner.pk).values_list("pk").first()
+        StudySession.objects.filter(learner=learner, state=StudySession.State.ACTIVE).update(
+            state=StudySession.State.TAKEN_OVER, ended_at=now
+        )
+        progress, _created = LessonProgress.objects.get_or_create(
+            learner=learner, lesson=lesson, defaults={"plan_course": plan_course}
+        )
+        resume = resume_position_ms(progress, lesson)
+        session = StudySession.objects.create(
+            learner=learner,
+            lesson=lesson,
+            progress=progress,
+            last_heartbeat_at=now,
+            last_position_ms=resume,
+            rules=rules.as_json(),
+            attention_due_at=_attention_due(now, rules.attention_minutes),
+            user_agent=user_agent[:200],
+        )
+    return SessionStarted(
+        session=session, progress=progress, resume_ms=resume, rules=rules.as_json()
+    )
+
+
+def _validate(beat: HeartbeatIn) -> None:
+    errors: dict[str, list[str]] = {}
+    if not isinstance(beat.seq, int) or isinstance(beat.seq, bool) or not 0 <= beat.seq < MAX_SEQ:
+        errors["seq"] = [_("The sequence number must be a whole number from 0.")]
+    if not isinstance(beat.position, int | float) or not (
+        math.isfinite(beat.position) and 0 <= beat.position <= MAX_POSITION_SECONDS
+    ):
+        errors["position"] = [_("The position must be a number of seconds from 0.")]
+    if not isinstance(beat.rate, int | float) or not (
+        math.isfinite(beat.rate) and 0 < beat.rate <= MAX_RATE
+    ):
+        errors["rate"] = [_("The playback rate must be a positive number.")]
+    if beat.state not in PLAYER_STATES:
+        errors["state"] = [_("The state must be playing, paused or ended.")]
+    if errors:
+        raise StudyRefused(
+            "invalid_heartbeat", _("This heartbeat is not valid."), status=422, fields=errors
+        )
+
+
+def _video_credit(
+    *,
+    beat: HeartbeatIn,
+    rules: Rules,
+    session: StudySession,
+    progress: LessonProgress,
+    duration_ms: int,
+    real_elapsed_ms: int,
+    creditable_ms: int,
+) -> tuple[str, int, int]:
+    """(verdict, credited ms, new furthest ms) for one video heartbeat."""
+    start = session.last_position_ms
+    reported = round(beat.position * 1000)
+    end = min(reported, duration_ms)
+    advanced = end - start
+    furthest = progress.furthest_ms
+    if beat.state == "paused":
+        return Verdict.PAUSED, 0, furthest
+    if Decimal(str(beat.rate)) > rules.max_rate:
+        return Verdict.RATE_TOO_HIGH, 0, furthest
+    if advanced < 0:
+        return Verdict.BACKWARD, 0, furthest
+    if start > furthest + POSITION_TOLERANCE_MS:
+        return Verdict.BEYOND_FURTHEST, 0, furthest
+    allowed = real_elapsed_ms * float(rules.max_rate) * CLOCK_TOLERANCE + POSITION_TOLERANCE_MS
+    if reported - start > allowed:  # a position past the end is judged as reported
+        return Verdict.SEEK, 0, furthest
+    credit = max(0, min(advanced, creditable_ms, duration_ms - start))
+    return (Verdict.CREDITED if credit else Verdict.NO_PROGRESS), credit, max(furthest, end)
+
+
+def _reading_credit(*, beat: HeartbeatIn, creditable_ms: int) -> tuple[str, int]:
+    if not beat.visible:
+        return Verdict.HIDDEN, 0
+    if beat.state != "playing":
+        return Verdict.PAUSED, 0
+    return Verdict.CREDITED, creditable_ms
+
+
+def lesson_is_complete(progress: LessonProgress, lesson: Lesson, completion_percent: int) -> bool:
+    """A video: verified time and verified reach both at the region's share of its length.
+    Reading: its whole minimum time, with the page visible."""
+    duration_ms = lesson.duration_seconds * 1000
+    if not lesson.is_video:
+        return progress.verified_ms >= duration_ms
+    needed = duration_ms * completion_percent // 100
+    return progress.verified_ms >= needed and progress.furthest_ms >= needed
+
+
+def _complete_lesson(
+    *, actor: Actor, progress: LessonProgress, lesson: Lesson, now: datetime
+) -> None:
+    progress.completed_at = now
+    audit_record(
+        actor=actor,
+        action="lesson.complete",
+        target=lesson,
+        after={"learner": progress.learner_id, "verified_seconds": progress.verified_ms // 1000},
+    )
+    plan_course = PlanCourse.objects.select_related("plan").get(pk=progress.plan_course_id)
+    lessons = Lesson.objects.filter(course_id=lesson.course_id).count()
+    done = (
+        LessonProgress.objects.filter(plan_course=plan_course, completed_at__isnull=False)
+        .exclude(pk=progress.pk)
+        .count()
+        + 1
+    )
+    if done < lessons or plan_course.completed_at is not None:
+        return
+    updated = PlanCourse.objects.filter(pk=plan_course.pk, completed_at__isnull=True).update(
+        completed_at=now
+    )
+    if updated:
+        audit_record(
+            actor=actor,
+            action="plan_course.complete",
+            target=plan_course,
+            after={"course": lesson.course.code, "year": plan_course.plan.year},
+        )
+        year_plan_refresh_completion(actor=actor, plan=plan_course.plan)
+
+
+def heartbeat_record(
+    *,
+    actor: Actor,
+    learner: Learner,
+    session_id: Any,
+    beat: HeartbeatIn,
+    now: datetime | None = None,
+) -> HeartbeatResult:
+    """Record one heartbeat and credit what the server can verify of it.
+
+    Bad input (malformed values, a session that is not the learner's) is refused with
+    nothing changed. Every other heartbeat is kept with its verdict, so support can
+    answer "my video doesn't count".
+    """
+    _validate(beat)
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = (
+            StudySession.objects.select_for_update(of=("self",))
+            .select_related("progress", "lesson__course")
+            .filter(pk=session_id, learner=learner)
+            .first()
+        )
+        if session is None:
+            raise StudyRefused("not_found", _("There is no such study session."), status=404)
+        return _heartbeat_apply(actor=actor, session=session, beat=beat, now=now)
+
+
+def _heartbeat_apply(
+    *, actor: Actor, session: StudySession, beat: HeartbeatIn, now: datetime
+) -> HeartbeatResult:
+    progress = session.progress
+    lesson = session.lesson
+    rules = Rules.from_session(session)
+    position_ms = round(beat.position * 1000)
+
+    def keep(verdict: str, credited: int = 0) -> None:
+        Heartbeat.objects.create(
+            session=session,
+            received_at=now,
+            seq=beat.seq,
+            position_ms=position_ms,
+            state=beat.state,
+            rate=Decimal(str(beat.rate)).quantize(Decimal("0.01")),
+            credited_ms=credited,
+            verdict=verdict,
+        )
+
+    if session.state != StudySession.State.ACTIVE:
+        verdict = (
+            Verdict.TAKEN_OVER if session.state == StudySession.State.TAKEN_OVER else Verdict.ENDED
+        )
+        keep(verdict)
+        return HeartbeatResult(verdict, 0, progress, session, stop=session.state)
+    if beat.seq <= session.last_seq:
+        keep(Verdict.REPLAY)
+        return HeartbeatResult(Verdict.REPLAY, 0, progress, session)
+
+    last_at = session.last_heartbeat_at or session.started_at
+    real_elapsed_ms = _ms(now - last_at)
+    creditable_ms = min(real_elapsed_ms, GAP_INTERVALS * rules.heartbeat_seconds * 1000)
+    ask_now = False
+    due = session.attention_due_at
+    if session.attention_asked_at is None and due is not None and now >= due:
+        # Time up to the check counts; from then on nothing until it is answered.
+        creditable_ms = min(creditable_ms, _ms(due - last_at))
+        ask_now = True
+
+    duration_ms = lesson.duration_seconds * 1000
+    furthest = progress.furthest_ms
+    if session.attention_asked_at is not None:
+        verdict, credited = Verdict.ATTENTION_PENDING, 0
+    elif lesson.is_video:
+        verdict, credited, furthest = _video_credit(
+            beat=beat,
+            rules=rules,
+            session=session,
+            progress=progress,
+            duration_ms=duration_ms,
+            real_elapsed_ms=real_elapsed_ms,
+            creditable_ms=creditable_ms,
+        )
+    else:
+        verdict, credited = _reading_credit(beat=beat, creditable_ms=creditable_ms)
+
+    session_fields = ["last_seq", "last_heartbeat_at", "last_position_ms"]
+    session.last_seq = beat.seq
+    session.last_heartbeat_at = now
+    if lesson.is_video:
+        session.last_position_ms = max(0, min(position_ms, duration_ms))
+    if ask_now:
+        question, answer = _attention_question()
+        session.attention_asked_at = now
+        session.attention_question = question
+        session.attention_answer = answer
+        session_fields += ["attention_asked_at", "attention_question", "attention_answer"]
+    session.save(update_fields=session_fields)
+
+    progress.verified_ms += credited
+    progress.furthest_ms = furthest if lesson.is_video else progress.verified_ms
+    progress.position_ms = session.last_position_ms
+    if progress.completed_at is None and lesson_is_complete(
+        progress, lesson, rules.completion_percent
+    ):
+        _complete_lesson(actor=actor, progress=progress, lesson=lesson, now=now)
+    LessonProgress.objects.filter(pk=progress.pk).update(
+        verified_ms=progress.verified_ms,
+        furthest_ms=progress.furthest_ms,
+        position_ms=progress.position_ms,
+        completed_at=progress.completed_at,
+        updated_at=now,
+    )
+    keep(verdict, credited)
+    question = session.attention_question if session.attention_asked_at else None
+    return HeartbeatResult(verdict, credited, progress, session, attention_question=question)
+
+
+def attention_answer(
+    *, actor: Actor, learner: Learner, session_id: Any, answer: str, now: datetime | None = None
+) -> StudySession:
+    """Answer the attention check: playing may go on, and the time it waited is not credited."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        session = (
+            StudySession.objects.select_for_update().filter(pk=session_id, learner=learner).first()
+        )
+        if session is None:
+            raise StudyRefused("not_found", _("There is no such study session."), status=404)
+        if session.state != StudySession.State.ACTIVE:
+            raise StudyRefused(
+                "not_active", _("This session was stopped; start the lesson again."), status=409
+            )
+        if session.attention_asked_at is None:
+            raise StudyRefused(
+                "no_question", _("No attention check is waiting for an answer."), status=409
+            )
+        if answer.strip() != session.attention_answer:
+            raise StudyRefused(
+                "wrong_answer",
+                _("That is not the answer. Please try again."),
+                fields={"answer": [_("That is not the answer.")]},
+            )
+        rules = Rules.from_session(session)
+        session.attention_asked_at = None
+        session.attention_question = ""
+        session.attention_answer = ""
+        session.attention_due_at = _attention_due(now, rules.attention_minutes)
+        # Credit starts again from the answer: the wait is not study time.
+        session.last_heartbeat_at = now
+        session.save(
+            update_fields=[
+                "attention_asked_at",
+                "attention_question",
+                "attention_answer",
+                "attention_due_at",
+                "last_heartbeat_at",
+            ]
+        )
+    return session

@@ -1,0 +1,129 @@
+"""Test data for study (imported by tests, never by the application).
+
+Courses are written directly: the tests here are about study, not about the catalog's
+publishing rules, and must not depend on them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.utils import timezone
+
+from cpe.catalog.models import Course, CourseYear, Lesson
+from cpe.core.services import Actor
+from cpe.learning.models import PlanCourse, YearPlan
+from cpe.regions.models import Region
+from cpe.registry.models import Learner
+from cpe.registry.services import learner_collect
+from cpe.registry.testing import learner_details, make_id_number
+
+_codes = itertools.count(1)
+
+
+@dataclass
+class Enrolment:
+    learner: Learner
+    plan: YearPlan
+    course: Course
+    plan_course: PlanCourse
+    lessons: list[Lesson]
+
+    @property
+    def lesson(self) -> Lesson:
+        return self.lessons[0]
+
+
+def study_course(
+    *,
+    region: Region,
+    lessons: list[tuple[str, int]] | None = None,
+    category: str = Course.Category.PROFESSIONAL,
+    class_hours: Decimal | int = 1,
+    years: list[int] | None = None,
+    video_name: str = "",
+) -> Course:
+    """A published course with lessons given as (kind, seconds)."""
+    number = next(_codes)
+    course = Course.objects.create(
+        region=region,
+        code=f"T{number:05d}",
+        title=f"测试课程 {number}",
+        category=category,
+        class_hours=Decimal(class_hours),
+        status=Course.Status.PUBLISHED,
+        published_at=timezone.now(),
+    )
+    for year in years or [timezone.localdate().year]:
+        CourseYear.objects.create(course=course, year=year)
+    total = 0
+    for position, (kind, seconds) in enumerate(lessons or [("video", 300)]):
+        Lesson.objects.create(
+            course=course,
+            position=position,
+            title=f"第{position + 1}讲",
+            kind=kind,
+            duration_seconds=seconds,
+            video=video_name if kind == "video" else "",
+            reading_text="" if kind == "video" else "# 阅读材料\n\n请认真阅读。",
+        )
+        total += seconds
+    course.total_seconds = total
+    course.save(update_fields=["total_seconds"])
+    return course
+
+
+def collected_learner(
+    *, district: Region, sequence: int = 1, qualification_year: int | None = None, user=None
+) -> Learner:
+    """A learner whose first required year is the current one unless told otherwise."""
+    year = qualification_year or timezone.localdate().year - 1
+    learner = learner_collect(
+        actor=Actor.for_system("tests"),
+        district=district,
+        details=learner_details(
+            id_number=make_id_number(district.code, sequence=sequence),
+            mobile=f"1380013{sequence:04d}",
+            qualification_year=year,
+        ),
+    )
+    if user is not None:
+        learner.user = user
+        learner.save(update_fields=["user"])
+    return learner
+
+
+def enrol(learner: Learner, course: Course, *, year: int | None = None) -> PlanCourse:
+    """The course in the learner's plan for `year` (opened if needed), as the plan page would."""
+    year = year or timezone.localdate().year
+    plan, _created = YearPlan.objects.get_or_create(learner=learner, year=year)
+    credits = Decimal(course.class_hours) * 3
+    return PlanCourse.objects.create(
+        plan=plan, learner=learner, course=course, category=course.category, credits=credits
+    )
+
+
+def enrolment(
+    *,
+    district: Region,
+    lessons: list[tuple[str, int]] | None = None,
+    sequence: int = 1,
+    user=None,
+    class_hours: Decimal | int = 1,
+    video_name: str = "",
+) -> Enrolment:
+    province = Region.objects.get(code=district.path.strip("/").split("/")[0])
+    learner = collected_learner(district=district, sequence=sequence, user=user)
+    course = study_course(
+        region=province, lessons=lessons, class_hours=class_hours, video_name=video_name
+    )
+    plan_course = enrol(learner, course)
+    return Enrolment(
+        learner=learner,
+        plan=plan_course.plan,
+        course=course,
+        plan_course=plan_course,
+        lessons=list(course.lessons.all()),
+    )
