@@ -100,7 +100,9 @@ def _table(f: dict) -> list[tuple[str, str]]:
                 f"round {number}",
                 f"pgbench {r['tps']:7,.0f} TPS   heartbeats {r['rate']:6,.0f}/s   "
                 f"p50 {r['p50']:6.1f} ms   p99 {r['p99']:6.1f} ms   "
-                f"ratio {r['rate'] / r['tps']:.2f}   errors {r['errors'] or 0}",
+                f"ratio {r['rate'] / r['tps']:.2f}   errors {r['errors'] or 0}   "
+                f"CPU per heartbeat: gunicorn {r['server_cpu_ms']:.1f} ms, "
+                f"load generator {r['client_cpu_ms']:.1f} ms",
             )
         )
     rows += [
@@ -128,10 +130,9 @@ def _child() -> None:
     import django
 
     django.setup()
+    from django.core.management import call_command
     from django.db import connection
     from django.test.utils import setup_databases, teardown_databases
-
-    from django.core.management import call_command
 
     _say("migrating a throw-away database")
     databases = setup_databases(verbosity=0, interactive=False)
@@ -146,7 +147,7 @@ def _child() -> None:
         port = _free_port()
         _say("starting gunicorn")
         server = _start_gunicorn({**env, "DATABASE_URL": test_url}, port)
-        figures = asyncio.run(_measure(port, learners, lesson_id, test_url))
+        figures = asyncio.run(_measure(port, server.pid, learners, lesson_id, test_url))
         print(json.dumps(figures))
     finally:
         if server is not None:
@@ -238,7 +239,8 @@ def _seed() -> tuple[list[dict], int]:
         learners = []
         for number in range(LEARNERS):
             # Distinct valid ID numbers: 100 sequence numbers a day, 28 days a month, 12 months.
-            born = f"{1960 + number // 33600}{number // 2800 % 12 + 1:02d}{number // 100 % 28 + 1:02d}"
+            year_born = 1960 + number // 33600
+            born = f"{year_born}{number // 2800 % 12 + 1:02d}{number // 100 % 28 + 1:02d}"
             person = learner_collect(
                 actor=actor,
                 district=district,
@@ -330,10 +332,12 @@ def _start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen:
     while time.monotonic() < deadline:
         if server.poll() is not None:
             raise RuntimeError(f"gunicorn stopped with {server.returncode}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(request, timeout=2) as answer:  # noqa: S310 (loopback)
-                if answer.status == 200:
-                    return server
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(request, timeout=2) as answer,  # noqa: S310 (loopback)
+        ):
+            if answer.status == 200:
+                return server
         time.sleep(0.5)
     _stop(server)
     raise RuntimeError("gunicorn did not answer /healthz within 60 s")
@@ -381,6 +385,8 @@ class Window:
     closes: float
     latencies: list[float] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
+    sent: int = 0  # heartbeats sent in the whole round, warm-up included
+    attention_answered: int = 0
 
     def count(self, answered: float, latency: float, error: str | None) -> None:
         if not self.opens <= answered < self.closes:
@@ -391,7 +397,9 @@ class Window:
             self.latencies.append(latency)
 
 
-async def _measure(port: int, sessions: list[dict], lesson_id: int, database_url: str) -> dict:
+async def _measure(
+    port: int, server_pid: int, sessions: list[dict], lesson_id: int, database_url: str
+) -> dict:
     import aiohttp
 
     base = f"http://127.0.0.1:{port}"
@@ -409,7 +417,10 @@ async def _measure(port: int, sessions: list[dict], lesson_id: int, database_url
             _say(f"round {number}: pgbench")
             tps = await asyncio.to_thread(_pgbench, database_url, table)
             _say(f"round {number}: heartbeats")
+            server_cpu, own_cpu = _cpu_seconds(server_pid), time.process_time()
             window = await _round(http, base, players)
+            server_cpu = _cpu_seconds(server_pid) - server_cpu
+            own_cpu = time.process_time() - own_cpu
             latencies = sorted(window.latencies)
             rounds.append(
                 {
@@ -418,6 +429,9 @@ async def _measure(port: int, sessions: list[dict], lesson_id: int, database_url
                     "p50": _percentile(latencies, 50),
                     "p99": _percentile(latencies, 99),
                     "errors": dict(window.errors),
+                    "attention_answered": window.attention_answered,
+                    "server_cpu_ms": server_cpu * 1000 / max(1, window.sent),
+                    "client_cpu_ms": own_cpu * 1000 / max(1, window.sent),
                 }
             )
     stored, credited_s = await asyncio.to_thread(_server_totals)
@@ -487,24 +501,50 @@ async def _round(http, base: str, players: list[Player]) -> Window:
                 "visible": True,
             }
             sent = time.perf_counter()
-            error = None
+            window.sent += 1
+            error = question = None
             try:
                 async with http.post(url, json=payload, headers=headers) as answer:
                     body = await answer.read()
                     if answer.status != 200:
                         error = f"HTTP {answer.status}"
-                    elif (json.loads(body).get("stop") or {}).get("reason"):
-                        error = "stop: " + json.loads(body)["stop"]["reason"]
+                    else:
+                        reply = json.loads(body)
+                        if reply.get("stop"):
+                            error = "stop: " + reply["stop"]["reason"]
+                        question = (reply.get("attention") or {}).get("question")
             except (TimeoutError, OSError) as problem:
                 error = type(problem).__name__
             latency = (time.perf_counter() - sent) * 1000
             window.count(time.monotonic(), latency, error)
+            if question:
+                # The learner answers the attention check ("3 + 4") before playing on.
+                await _answer(http, base, player, headers, question)
+                window.attention_answered += 1
             # The player's timer: the next beat one interval after this one was due, or at
             # once when the answer came later than that (no burst to catch up).
             due = max(due + INTERVAL, time.monotonic())
 
     await asyncio.gather(*(play(player) for player in players))
     return window
+
+
+async def _answer(http, base: str, player: Player, headers: dict, question: str) -> None:
+    total = sum(int(part) for part in question.split("+"))
+    url = f"{base}/api/v1/learner/sessions/{player.session}/attention"
+    async with http.post(url, json={"answer": str(total)}, headers=headers) as answer:
+        await answer.read()
+
+
+def _cpu_seconds(process_group: int) -> float:
+    """User + system CPU time of every process in a process group (gunicorn and workers)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == process_group:
+                ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(ordered: list[float], percent: float) -> float:
