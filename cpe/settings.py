@@ -185,6 +185,9 @@ SMS_ALIYUN_TEMPLATE_CODE = env_str("SMS_ALIYUN_TEMPLATE_CODE")
 SMS_ALIYUN_ENDPOINT = env_str("SMS_ALIYUN_ENDPOINT", "https://dysmsapi.aliyuncs.com/")
 SMS_ALIYUN_REGION = env_str("SMS_ALIYUN_REGION", "cn-hangzhou")
 
+# --- Year plans in regions that charge a fee: a backend that starts the payment.
+PLAN_PAYMENT_BACKEND = env_str("PLAN_PAYMENT_BACKEND", "cpe.learning.payments.UnavailableBackend")
+
 # --- Languages: Simplified Chinese first, English complete.
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -201,6 +204,9 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 WHITENOISE_USE_FINDERS = DEBUG
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private")))
 COURSE_MEDIA_ROOT = Path(env_str("COURSE_MEDIA_ROOT", str(VAR_DIR / "course-media")))
+# Development serves lesson files itself (with HTTP Range); with this off the app redirects
+# to the storage's URL instead (signed and expiring on S3), never streaming large files.
+COURSE_MEDIA_STREAM = env_bool("COURSE_MEDIA_STREAM", DEBUG)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Personal documents (evidence files): never under MEDIA_URL, only through views that

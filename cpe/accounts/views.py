@@ -181,6 +181,12 @@ def staff_home(request: HttpRequest) -> HttpResponse:
             _("Collect, find and correct learner records; transfers between districts."),
         ),
         (
+            Capability.COURSES_MANAGE,
+            "catalog:staff_course_list",
+            _("Courses"),
+            _("Draft, preview, publish and withdraw courses and their lessons."),
+        ),
+        (
             Capability.AUDIT_VIEW,
             "core:audit_list",
             _("Audit log"),

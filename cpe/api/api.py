@@ -7,11 +7,13 @@ from ninja import NinjaAPI
 from cpe.api.errors import install_error_handlers
 from cpe.api.routers import (
     audit,
+    courses,
     imports,
     jobs,
     learner,
     learners,
     notices,
+    plans,
     regions,
     study,
     system,
@@ -38,4 +40,6 @@ api.add_router("/audit", audit.router)
 api.add_router("/learners", learners.router)
 api.add_router("/learner-imports", imports.router)
 api.add_router("/learner", learner.router)
+api.add_router("/courses", courses.router)
+api.add_router("/learner/plans", plans.router)
 api.add_router("/learner", study.router)

@@ -4,13 +4,51 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from cpe.catalog.models import Course, CourseYear
 from cpe.core.services import Actor, audit_record
-from cpe.learning.models import PlanCourse, YearPlan
+from cpe.learning.models import LessonProgress, PlanCourse, YearPlan
+from cpe.learning.payments import payment_backend
+from cpe.learning.years import (
+    Blocker,
+    blocker_message,
+    completed_years,
+    study_allowed,
+    year_blocker,
+)
 from cpe.regions.policy import policy_for
+from cpe.registry.models import Learner
+
+
+class StudyRefused(Exception):
+    """A year plan or a course choice the rules forbid: `code` names the rule, `message`
+    says it to the learner, `year` is the year it points to (to finish first, or that
+    already holds the course)."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        year: int | None = None,
+        status: int = 400,
+        fields: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.year = year
+        # For the study calls (cpe.learning.study): the HTTP status and field errors.
+        self.status = status
+        self.fields = fields or {}
+
+    @classmethod
+    def from_blocker(cls, blocker: Blocker) -> StudyRefused:
+        return cls(blocker.rule, blocker_message(blocker), year=blocker.year)
 
 
 def plan_credits(plan: YearPlan) -> tuple[Decimal, Decimal]:
@@ -45,3 +83,156 @@ def year_plan_refresh_completion(*, actor: Actor, plan: YearPlan) -> bool:
         )
         return True
     return False
+
+
+# --- Year plans -----------------------------------------------------------------------
+
+
+def year_plan_open(*, actor: Actor, learner: Learner, year: int) -> YearPlan:
+    """Open the learner's plan for `year`, or return the one already open.
+
+    The year must be allowed by the region's rules (years.year_blocker); a refusal names
+    the rule and, under sequencing, the year to finish first. Where the region charges a
+    fee the payment backend is asked to start a payment and the plan waits for it.
+    """
+    existing = YearPlan.objects.filter(learner=learner, year=year).first()
+    if existing is not None:
+        return existing
+    blocker = year_blocker(learner, year, completed_years=completed_years(learner))
+    if blocker is not None:
+        raise StudyRefused.from_blocker(blocker)
+    policy = policy_for(learner.district, year)
+    payment = YearPlan.Payment.FREE if policy.is_free else YearPlan.Payment.PENDING
+    try:
+        with transaction.atomic():
+            plan = YearPlan.objects.create(learner=learner, year=year, payment=payment)
+            audit_record(
+                actor=actor,
+                action="year_plan.open",
+                target=plan,
+                after={"year": year, "payment": payment, "fee": policy.plan_fee},
+            )
+    except IntegrityError:
+        # Two tabs opened the same year at once: the other one won, and that is the plan.
+        return YearPlan.objects.get(learner=learner, year=year)
+    if payment == YearPlan.Payment.PENDING:
+        payment_backend().start(plan=plan, amount=policy.plan_fee)
+    return plan
+
+
+@transaction.atomic
+def year_plan_payment_confirm(*, actor: Actor, plan: YearPlan) -> YearPlan:
+    """The payment of a plan has arrived (called by a payment backend's callback)."""
+    plan = YearPlan.objects.select_for_update().get(pk=plan.pk)
+    if plan.payment != YearPlan.Payment.PENDING:
+        return plan
+    plan.payment = YearPlan.Payment.PAID
+    plan.save(update_fields=["payment"])
+    audit_record(
+        actor=actor,
+        action="year_plan.paid",
+        target=plan,
+        before={"payment": YearPlan.Payment.PENDING},
+        after={"payment": plan.payment},
+    )
+    return plan
+
+
+# --- Course choice --------------------------------------------------------------------
+
+
+def course_choice_blocker(learner: Learner, plan: YearPlan, course: Course) -> StudyRefused | None:
+    """Why `course` cannot be chosen into `plan` (None: it can). Also used by the
+    selection page to explain each course that it cannot offer."""
+    if not course.is_published:
+        return StudyRefused("course_not_published", _("This course is not open for study."))
+    if not learner.district.path.startswith(course.region.path):
+        return StudyRefused(
+            "course_other_region", _("This course belongs to another region's catalog.")
+        )
+    if not CourseYear.objects.filter(course=course, year=plan.year).exists():
+        return StudyRefused(
+            "course_not_offered",
+            _("This course is not offered for %(year)s.") % {"year": plan.year},
+        )
+    if not course.is_for_level(learner.qualification_level):
+        return StudyRefused(
+            "course_other_level", _("This course is not meant for your qualification level.")
+        )
+    holder = (
+        PlanCourse.objects.filter(learner=learner, course=course).select_related("plan").first()
+    )
+    if holder is not None:
+        return _course_held(holder.plan.year, plan.year)
+    return None
+
+
+def _course_held(holder_year: int, year: int) -> StudyRefused:
+    if holder_year == year:
+        return StudyRefused(
+            "course_already_chosen", _("This course is already in this plan."), year=year
+        )
+    return StudyRefused(
+        "course_in_other_year",
+        _("This course is already in your plan for %(year)s: a course counts toward one year only.")
+        % {"year": holder_year},
+        year=holder_year,
+    )
+
+
+def plan_course_add(*, actor: Actor, plan: YearPlan, course: Course) -> PlanCourse:
+    """Choose a course into a plan, fixing the credits it gives there."""
+    learner = plan.learner
+    blocker = study_allowed(learner, plan)
+    if blocker is not None:
+        raise StudyRefused.from_blocker(blocker)
+    refused = course_choice_blocker(learner, plan, course)
+    if refused is not None:
+        raise refused
+    credits = policy_for(course.region, plan.year).credits_for(course.class_hours)
+    try:
+        with transaction.atomic():
+            chosen = PlanCourse.objects.create(
+                plan=plan, learner=learner, course=course, category=course.category, credits=credits
+            )
+            audit_record(
+                actor=actor,
+                action="plan_course.add",
+                target=chosen,
+                after={"year": plan.year, "course": course.code, "credits": credits},
+            )
+    except IntegrityError:
+        # Chosen at the same moment into another year (or twice): the database kept one.
+        holder = PlanCourse.objects.select_related("plan").get(learner=learner, course=course)
+        raise _course_held(holder.plan.year, plan.year) from None
+    return chosen
+
+
+@transaction.atomic
+def plan_course_remove(*, actor: Actor, plan_course: PlanCourse) -> None:
+    """Take a course out of a plan, only while no study time has been credited on it."""
+    plan_course = (
+        PlanCourse.objects.select_for_update()
+        .select_related("plan__learner__district", "course")
+        .get(pk=plan_course.pk)
+    )
+    # Locking the progress rows makes a heartbeat crediting this course right now wait.
+    progress = LessonProgress.objects.select_for_update().filter(plan_course=plan_course)
+    studied = plan_course.completed_at is not None or any(p.verified_ms > 0 for p in progress)
+    if studied:
+        raise StudyRefused(
+            "course_studied",
+            _("Study time has already been credited on this course, so it stays in the plan."),
+            year=plan_course.plan.year,
+        )
+    audit_record(
+        actor=actor,
+        action="plan_course.remove",
+        target=plan_course,
+        before={
+            "year": plan_course.plan.year,
+            "course": plan_course.course.code,
+            "credits": plan_course.credits,
+        },
+    )
+    plan_course.delete()

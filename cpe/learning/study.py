@@ -21,12 +21,13 @@ from typing import Any
 from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from cpe.catalog.models import Lesson
 from cpe.core.services import Actor, audit_record
-from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession
-from cpe.learning.services import year_plan_refresh_completion
-from cpe.learning.years import Blocker, study_allowed
+from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession, YearPlan
+from cpe.learning.services import StudyRefused, year_plan_refresh_completion
+from cpe.learning.years import blocker_message, study_allowed
 from cpe.regions.policy import policy_for
 from cpe.registry.models import Learner
 
@@ -59,27 +60,25 @@ class Verdict:
     ATTENTION_PENDING = "attention_pending"
     REPLAY = "replay"  # sequence number not above the last accepted one
     TAKEN_OVER = "taken_over"
+    BLOCKED = "blocked"  # the year may not be studied now (e.g. the calendar year changed)
     ENDED = "ended"
 
 
-class StudyRefused(Exception):
-    """A study request the server will not act on; nothing was changed."""
-
-    def __init__(
-        self,
-        code: str,
-        message: str,
-        *,
-        status: int = 400,
-        fields: dict[str, list[str]] | None = None,
-        year: int | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-        self.fields = fields or {}
-        self.year = year
+VERDICT_LABELS = {
+    Verdict.CREDITED: gettext_lazy("credited"),
+    Verdict.NO_PROGRESS: gettext_lazy("playing, but the position did not move"),
+    Verdict.PAUSED: gettext_lazy("paused"),
+    Verdict.HIDDEN: gettext_lazy("page not visible"),
+    Verdict.RATE_TOO_HIGH: gettext_lazy("playback faster than allowed"),
+    Verdict.SEEK: gettext_lazy("the position moved further than the time allows (a seek)"),
+    Verdict.BACKWARD: gettext_lazy("moved back"),
+    Verdict.BEYOND_FURTHEST: gettext_lazy("playing beyond the furthest verified point"),
+    Verdict.ATTENTION_PENDING: gettext_lazy("waiting for the attention check"),
+    Verdict.REPLAY: gettext_lazy("repeated or out of order"),
+    Verdict.TAKEN_OVER: gettext_lazy("another tab or device took over"),
+    Verdict.ENDED: gettext_lazy("session ended"),
+    Verdict.BLOCKED: gettext_lazy("the year may not be studied now"),
+}
 
 
 @dataclass(frozen=True)
@@ -102,6 +101,7 @@ class HeartbeatResult:
     session: StudySession
     stop: str | None = None
     attention_question: str | None = None
+    stop_message: str = ""
 
 
 @dataclass(frozen=True)
@@ -138,22 +138,6 @@ class Rules:
             "attention_minutes": self.attention_minutes,
             "completion_percent": self.completion_percent,
         }
-
-
-def blocker_message(blocker: Blocker) -> str:
-    """The learner-facing reason a year cannot be studied now."""
-    messages = {
-        "payment_pending": _("This year's study opens once its payment is made."),
-        "future_year": _("This year has not begun yet."),
-        "not_required": _("You are not required to study for this year."),
-        "before_makeup_start": _("This year can no longer be made up."),
-        "already_complete": _("This year is already complete."),
-    }
-    if blocker.rule == "earlier_year_unfinished":
-        return _("Finish your study for %(year)s first: earlier years come first.") % {
-            "year": blocker.year
-        }
-    return messages.get(blocker.rule, _("This year cannot be studied now."))
 
 
 def learner_for_user(user: Any) -> Learner:
@@ -251,7 +235,7 @@ def study_session_start(
             progress=progress,
             last_heartbeat_at=now,
             last_position_ms=resume,
-            rules=rules.as_json(),
+            rules={**rules.as_json(), "allowed_on": timezone.localdate(now).isoformat()},
             attention_due_at=_attention_due(now, rules.attention_minutes),
             user_agent=user_agent[:200],
         )
@@ -570,6 +554,24 @@ def _heartbeat_apply(
         verdict, credited = _reading_credit(beat=beat, creditable_ms=creditable_ms)
 
     session_fields = ["last_seq", "last_heartbeat_at", "last_position_ms"]
+    blocked = ""
+    today = timezone.localdate(now).isoformat()
+    if credited and session.rules.get("allowed_on") != today:
+        # The year rules were checked when the session started; they change only with the
+        # calendar (a year that stops being current), so they are checked again once a day.
+        plan = YearPlan.objects.select_related("learner__district").get(
+            plan_courses__pk=progress.plan_course_id
+        )
+        blocker = study_allowed(plan.learner, plan, today=timezone.localdate(now))
+        if blocker is None:
+            session.rules = {**session.rules, "allowed_on": today}
+            session_fields.append("rules")
+        else:
+            verdict, credited, furthest = Verdict.BLOCKED, 0, progress.furthest_ms
+            blocked = blocker_message(blocker)
+            session.state = StudySession.State.ENDED
+            session.ended_at = now
+            session_fields += ["state", "ended_at"]
     session.last_seq = beat.seq
     session.last_heartbeat_at = now
     if lesson.is_video:
@@ -592,6 +594,10 @@ def _heartbeat_apply(
     progress.updated_at = now
     _update(progress, ["verified_ms", "furthest_ms", "position_ms", "completed_at", "updated_at"])
     keep(verdict, credited)
+    if blocked:
+        return HeartbeatResult(
+            verdict, 0, progress, session, stop=Verdict.BLOCKED, stop_message=blocked
+        )
     question = session.attention_question if session.attention_asked_at else None
     return HeartbeatResult(verdict, credited, progress, session, attention_question=question)
 

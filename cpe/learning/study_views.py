@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext as _
 
 from cpe.catalog.media import serve_course_file
 from cpe.core.capabilities import Capability
@@ -17,13 +18,8 @@ from cpe.learning.selectors import (
     sessions_with_heartbeats,
     study_history,
 )
-from cpe.learning.study import (
-    StudyRefused,
-    blocker_message,
-    learner_for_user,
-    plan_course_for_lesson,
-)
-from cpe.learning.years import study_allowed
+from cpe.learning.study import StudyRefused, learner_for_user, plan_course_for_lesson
+from cpe.learning.years import blocker_message, study_allowed
 from cpe.public.markdown import render_markdown
 from cpe.registry.models import Learner
 from cpe.registry.selectors import learner_for_staff
@@ -83,6 +79,13 @@ def lesson_play(request: HttpRequest, lesson_id: int) -> HttpResponse:
             else "",
             "media_url": reverse("learning:lesson_media", args=[lesson.pk]),
             "api_base": "/api/v1/learner",
+            "texts": {
+                "verified": _("Verified study time: %(verified)s of %(length)s"),
+                "seek_refused": _(
+                    "You can go back, or forward only as far as you have already watched."
+                ),
+                "offline": _("The connection was lost; your time counts again once it is back."),
+            },
         },
     )
 

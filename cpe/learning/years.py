@@ -12,6 +12,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cpe.learning.models import YearPlan
 from cpe.regions.policy import Policy, policy_for
@@ -75,22 +76,49 @@ def year_blocker(
     return None
 
 
-def study_allowed(
-    learner: Learner, plan: YearPlan, *, today: datetime.date | None = None
-) -> Blocker | None:
-    """None when the learner may earn credit in `plan` now; otherwise the rule that forbids it.
-
-    A plan waiting for payment is not open for study; with sequencing on, an earlier
-    required year that is incomplete blocks study in a later one, as it blocks opening it.
-    A year already complete may still be studied (more courses than the minimum).
-    """
-    if not plan.is_open_for_study:
-        return Blocker("payment_pending")
-    completed = set(
+def completed_years(learner: Learner) -> set[int]:
+    """The years whose rules the learner has met."""
+    return set(
         YearPlan.objects.filter(learner=learner, completed_at__isnull=False).values_list(
             "year", flat=True
         )
     )
-    if plan.year in completed:
-        return None
-    return year_blocker(learner, plan.year, completed_years=completed, today=today)
+
+
+def study_allowed(
+    learner: Learner, plan: YearPlan, *, today: datetime.date | None = None
+) -> Blocker | None:
+    """None when time studied now may be credited to `plan`; otherwise the rule against it.
+
+    The heartbeat service asks this before crediting any second: a plan opened earlier may
+    have become blocked since (sequencing, a year that is no longer the current one in a
+    region without make-up), and a plan waiting for payment is not open for study yet.
+    Studying on in a year already complete is allowed: it only adds credits to that year.
+    """
+    if not plan.is_open_for_study:
+        return Blocker("payment_pending")
+    done = completed_years(learner)
+    done.discard(plan.year)
+    return year_blocker(learner, plan.year, completed_years=done, today=today)
+
+
+def blocker_message(blocker: Blocker) -> str:
+    """The rule in words, for pages, API errors and the player."""
+    messages = {
+        "future_year": _("A year that has not begun cannot be studied yet."),
+        "not_required": _(
+            "You are not required to study for this year: continuing education starts the "
+            "year after your qualification (or your information collection)."
+        ),
+        "before_makeup_start": _(
+            "This year can no longer be studied: your region allows make-up study only from "
+            "a later year."
+        ),
+        "already_complete": _("You have already completed this year."),
+        "payment_pending": _("This year is waiting for payment."),
+    }
+    if blocker.rule == "earlier_year_unfinished":
+        return _("Finish %(year)s first: an earlier year must be complete before a later one.") % {
+            "year": blocker.year
+        }
+    return messages.get(blocker.rule, blocker.rule)

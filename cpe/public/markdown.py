@@ -1,47 +1,5 @@
-"""Markdown to HTML for notices, with every tag and attribute outside a short list removed."""
+"""Notices use the core's safe Markdown (kept importable here for existing callers)."""
 
-from __future__ import annotations
+from cpe.core.markdown import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown
 
-import markdown as md
-import nh3
-
-ALLOWED_TAGS = {
-    "p",
-    "br",
-    "hr",
-    "strong",
-    "em",
-    "b",
-    "i",
-    "u",
-    "del",
-    "blockquote",
-    "code",
-    "pre",
-    "ul",
-    "ol",
-    "li",
-    "h2",
-    "h3",
-    "h4",
-    "a",
-    "table",
-    "thead",
-    "tbody",
-    "tr",
-    "th",
-    "td",
-}
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"align"}, "td": {"align"}}
-
-
-def render_markdown(text: str) -> str:
-    """Safe HTML from untrusted Markdown: no scripts, no event handlers, no javascript: links."""
-    html = md.markdown(text, extensions=["extra", "sane_lists"], output_format="html")
-    return nh3.clean(
-        html,
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer nofollow",
-    )
+__all__ = ["ALLOWED_ATTRIBUTES", "ALLOWED_TAGS", "render_markdown"]

@@ -107,6 +107,7 @@ def _detail_context(request: HttpRequest, learner: Learner) -> dict:
         "can_reveal": user.has_capability(Capability.LEARNERS_REVEAL)
         and user.region_id == learner.district_id,
         "can_audit": user.has_capability(Capability.AUDIT_VIEW),
+        "can_view_study": user.has_capability(Capability.STUDY_PROGRESS_VIEW),
         "evidence_form": EvidenceForm(),
         "changes": AuditEntry.objects.filter(
             target_type="registry.learner", target_id=str(learner.pk)

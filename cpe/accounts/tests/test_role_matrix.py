@@ -7,9 +7,15 @@ role may never open answer 403; anonymous callers are sent to sign in (302) or g
 from __future__ import annotations
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
+from cpe.catalog.testing import make_course
 from cpe.core.services import Actor, job_enqueue
+from cpe.learning.services import year_plan_open
+from cpe.learning.testing import enrol, study_course
+from cpe.learning.years import first_required_year
 from cpe.public.services import notice_save
 from cpe.regions.jobs import EXPORT_CONTACTS
 from cpe.registry import import_samples
@@ -69,6 +75,17 @@ IMPORTERS = {
     "officer_elsewhere": 200,
 }
 JIANGAN_IMPORT = {**IMPORTERS, "officer_elsewhere": 404}
+LEARNER_ONLY = {**{r: 403 for r in STAFF}, "anonymous": 302, "learner": 200}
+# Course pages: course managers and the superuser; a POST answers with a redirect back.
+COURSE_MANAGERS = {
+    **{r: 403 for r in STAFF},
+    "anonymous": 302,
+    "learner": 403,
+    "course_manager": 200,
+    "superuser": 200,
+}
+COURSE_ACTIONS = {**COURSE_MANAGERS, "course_manager": 302, "superuser": 302}
+EVERYONE = {r: 200 for r in ROLES}
 
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "learner home": (
@@ -224,6 +241,38 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         "/api/v1/learner-imports/{import}",
         {**JIANGAN_IMPORT, "anonymous": 401},
     ),
+    "course catalog": ("get", "/courses/", EVERYONE),
+    "a published course": ("get", "/courses/{course_code}/", EVERYONE),
+    "catalog API": ("get", "/api/v1/courses", EVERYONE),
+    "a published course API": ("get", "/api/v1/courses/{course_code}", EVERYONE),
+    "courses (staff)": ("get", "/staff/courses/", COURSE_MANAGERS),
+    "new course": ("get", "/staff/courses/new/", COURSE_MANAGERS),
+    "a course (staff)": ("get", "/staff/courses/{course}/", COURSE_MANAGERS),
+    "edit a course": ("get", "/staff/courses/{course}/edit/", COURSE_MANAGERS),
+    "preview a course": ("get", "/staff/courses/{course}/preview/", COURSE_MANAGERS),
+    "new lesson": ("get", "/staff/courses/{course}/lessons/new/", COURSE_MANAGERS),
+    "edit a lesson": (
+        "get",
+        "/staff/courses/{course}/lessons/{lesson}/edit/",
+        COURSE_MANAGERS,
+    ),
+    "a lesson's video (preview)": (
+        "get",
+        "/staff/courses/{course}/lessons/{lesson}/media/",
+        COURSE_MANAGERS,
+    ),
+    "move a lesson": (
+        "post",
+        "/staff/courses/{course}/lessons/{lesson}/move/",
+        COURSE_ACTIONS,
+    ),
+    "publish a course": ("post", "/staff/courses/{course}/publish/", COURSE_ACTIONS),
+    "withdraw a course": ("post", "/staff/courses/{course}/withdraw/", COURSE_ACTIONS),
+    "delete a lesson": (
+        "post",
+        "/staff/courses/{course}/lessons/{other_lesson}/delete/",
+        COURSE_ACTIONS,
+    ),
     "Django admin": ("get", "/admin/", {**{r: 302 for r in ROLES}, "superuser": 200}),
     # The learner's own record (the test learner is linked to a collected learner below).
     "learner profile": (
@@ -235,6 +284,49 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         "get",
         "/api/v1/learner/profile",
         {**{r: 403 for r in STAFF}, "anonymous": 401, "learner": 200},
+    ),
+    # Study: the learner's own course, player, lesson file and history; staff read progress.
+    "a course in the learner's plan": (
+        "get",
+        "/study/{year}/courses/{chosen_course}/",
+        LEARNER_ONLY,
+    ),
+    "the lesson player": ("get", "/study/lessons/{chosen_lesson}/", LEARNER_ONLY),
+    "a lesson's video": ("get", "/study/lessons/{chosen_lesson}/media/", LEARNER_ONLY),
+    "study history": ("get", "/study/history/", LEARNER_ONLY),
+    "start a lesson API": (
+        "post",
+        "/api/v1/learner/lessons/{chosen_lesson}/sessions",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "study progress API": ("get", "/api/v1/learner/progress", {**LEARNER_ONLY, "anonymous": 401}),
+    "a Jiang'an learner's study": (
+        "get",
+        "/staff/learners/{learner}/study/",
+        row(302, 403, **ELSEWHERE_404, course_manager=403),
+    ),
+    # The learner's study: only learners, and only their own plans (the test learner has a
+    # plan for their first required year; an unknown course in it is 404).
+    "study dashboard": ("get", "/study/", LEARNER_ONLY),
+    "a year's plan": ("get", "/study/{plan_year}/", LEARNER_ONLY),
+    "open a year": ("post", "/study/{plan_year}/open/", {**LEARNER_ONLY, "learner": 302}),
+    "choose courses": ("get", "/study/{plan_year}/choose/", LEARNER_ONLY),
+    "add a course": ("post", "/study/{plan_year}/choose/add/", {**LEARNER_ONLY, "learner": 302}),
+    "remove a course": (
+        "post",
+        "/study/{plan_year}/courses/NOPE/remove/",
+        {**LEARNER_ONLY, "learner": 404},
+    ),
+    "year plans API": ("get", "/api/v1/learner/plans", {**LEARNER_ONLY, "anonymous": 401}),
+    "a year plan API": (
+        "get",
+        "/api/v1/learner/plans/{plan_year}",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "remove a course API": (
+        "delete",
+        "/api/v1/learner/plans/{plan_year}/courses/NOPE",
+        {**LEARNER_ONLY, "anonymous": 401, "learner": 404},
     ),
     # Choosing a first password; a learner who has one is sent to the change page (302).
     "learner chooses a password": (
@@ -264,8 +356,18 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
         district=regions["420102"],
         details=learner_details(),
     )
+    # Qualified last year: this year is the learner's first required year, open for study.
     learner.user = users["learner"]
-    learner.save(update_fields=["user"])
+    learner.qualification_year = timezone.localdate().year - 1
+    learner.save(update_fields=["user", "qualification_year"])
+    plan = year_plan_open(
+        actor=Actor(user=users["learner"]), learner=learner, year=first_required_year(learner)
+    )
+    settings.COURSE_MEDIA_STREAM = True
+    chosen = study_course(region=regions["420000"], lessons=[("video", 60)])
+    chosen_lesson = chosen.lessons.get()
+    chosen_lesson.video.save("lesson.mp4", ContentFile(b"\x00" * 64))
+    plan_course = enrol(learner, chosen)
     settings.MEDIA_ROOT = str(tmp_path / "media")
     people = list(import_samples.people(3))
     people[1][2] = "123"  # one row with an error, so the error file exists
@@ -275,12 +377,24 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
         upload=SimpleUploadedFile("people.xlsx", import_samples.xlsx_bytes(people)),
     )
     learner_import_check(learner_import=learner_import, progress=lambda *a, **k: None)
+    manager = Actor(user=users["course_manager"])
+    course = make_course(manager, regions["420000"], code="HB-ZY-01")
+    published = make_course(manager, regions["420000"], code="HB-ZY-02", publish=True)
+    video, reading = course.lessons.all()
     return {
+        "course": str(course.pk),
+        "lesson": str(video.pk),
+        "other_lesson": str(reading.pk),
+        "course_code": published.code,
         "learner": str(learner.pk),
         "import": str(learner_import.pk),
         "notice": str(notice.pk),
         "job": str(job.pk),
         "officer": str(users["district_officer"].pk),
+        "year": str(plan_course.plan.year),
+        "chosen_course": chosen.code,
+        "chosen_lesson": str(chosen_lesson.pk),
+        "plan_year": str(plan.year),
     }
 
 

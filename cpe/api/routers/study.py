@@ -168,7 +168,7 @@ def session_start(request: HttpRequest, lesson_id: int) -> object:
 @router.post("/sessions/{session_id}/heartbeats", response={200: HeartbeatOut, **REFUSALS})
 def heartbeat(request: HttpRequest, session_id: UUID, payload: HeartbeatBody) -> object:
     """Report what the player did; the server answers what it credited, and whether to stop
-    (`stop.reason`: taken_over, ended) or to pause for an attention check."""
+    (`stop.reason`: taken_over, ended, blocked) or to pause for an attention check."""
     require(request, Capability.STUDY)
     try:
         # The session is looked up together with its owner's user id: one query fewer.
@@ -193,7 +193,7 @@ def heartbeat(request: HttpRequest, session_id: UUID, payload: HeartbeatBody) ->
         "verified_seconds": progress.verified_ms / 1000,
         "furthest": progress.furthest_ms / 1000,
         "completed": progress.completed_at is not None,
-        "stop": {"reason": result.stop, "message": stop_message(result.stop)}
+        "stop": {"reason": result.stop, "message": result.stop_message or stop_message(result.stop)}
         if result.stop
         else None,
         "attention": {"question": result.attention_question} if result.attention_question else None,

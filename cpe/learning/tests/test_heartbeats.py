@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cpe.core.services import Actor
-from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession
+from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession, YearPlan
 from cpe.learning.study import (
     HeartbeatIn,
     StudyRefused,
@@ -351,6 +351,21 @@ def test_a_later_year_cannot_be_studied_while_an_earlier_required_year_is_unfini
     assert refused.value.code == "earlier_year_unfinished"
     assert refused.value.year == this_year - 1
     assert str(this_year - 1) in refused.value.message
+
+
+def test_the_year_rules_are_checked_again_when_the_day_changes_and_can_stop_the_session(study):
+    session = start(study)
+    beat(study, session, 1, at=15, position=15)
+    # Overnight the plan stopped being open for study (here: it waits for payment).
+    study.plan.payment = YearPlan.Payment.PENDING
+    study.plan.save(update_fields=["payment"])
+    StudySession.objects.filter(pk=session.pk).update(rules={"allowed_on": "2000-01-01"})
+    result = beat(study, session, 2, at=30, position=30)
+    assert (result.verdict, result.credited_ms, result.stop) == ("blocked", 0, "blocked")
+    assert result.stop_message
+    session.refresh_from_db()
+    assert session.state == StudySession.State.ENDED
+    assert progress(study).verified_ms == 15_000
 
 
 @settings(

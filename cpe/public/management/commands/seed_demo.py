@@ -9,7 +9,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from cpe.accounts import demo as accounts_demo
+from cpe.catalog import demo as catalog_demo
 from cpe.core.services import Actor
+from cpe.learning import demo as learning_demo
 from cpe.public import demo as public_demo
 from cpe.regions import demo as regions_demo
 from cpe.registry import demo as registry_demo
@@ -40,6 +42,9 @@ class Command(BaseCommand):
             accounts_demo.seed(actor)
             registry_demo.seed(actor)
             public_demo.seed(actor)
+            catalog_demo.seed(actor)
+            # After the catalog's demo: the demo learner's plan takes its courses.
+            learning_demo.seed(actor)
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
         if not options["quiet_logins"]:
             self.stdout.write(f"\nDemo logins (password for all: {accounts_demo.DEMO_PASSWORD})")
