@@ -372,10 +372,10 @@ def heartbeat_record(
     now = now or timezone.now()
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            # Heartbeats are most of the platform's writes in the busy season: what a
-            # crash can lose of them is at most the last fraction of a second (PostgreSQL's
-            # WAL writer flushes every 200 ms), less than one heartbeat interval, and the
-            # transaction does not wait for the disk.
+            # Heartbeats are most of the platform's writes in the busy season, so they do
+            # not wait for the disk: a crash of PostgreSQL can lose the heartbeats of its
+            # last moment (at most 3 x wal_writer_delay, 0.6 s by default), less than one
+            # heartbeat interval; the next heartbeat credits from the last kept one.
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit TO OFF")
             session = _session_locked(session_uuid, learner, user_id)
