@@ -28,6 +28,7 @@ def main() -> int:
             continue
         spec = importlib.util.spec_from_file_location(path.stem, path)
         module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module  # dataclasses look their module up there
         assert spec.loader
         spec.loader.exec_module(module)
         started = time.perf_counter()

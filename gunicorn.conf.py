@@ -1,0 +1,31 @@
+"""gunicorn's settings for production (`gunicorn cpe.wsgi` reads this file from the working
+directory); the heartbeat benchmark starts the server with exactly these.
+
+Every value can be changed through the environment, so the service manager, not this file,
+fits the server to its machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
+# The players' heartbeats are short requests that mostly wait for PostgreSQL and Redis:
+# a few processes per core, each with a few threads, keep the cores busy while some wait.
+workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1) + 1)))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# The reverse proxy in front keeps connections open to gunicorn between requests.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "30"))
+backlog = int(os.environ.get("GUNICORN_BACKLOG", "4096"))
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = 30
+# Recycle workers now and then, so that a slow leak in a library cannot grow for ever.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+max_requests_jitter = max_requests // 10
+# The proxy logs every request; gunicorn logs only errors, to stderr.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
+# The proxy on the same machine sets X-Forwarded-Proto/-For; trust it only from there.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
