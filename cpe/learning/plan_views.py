@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cpe.catalog.models import Course
+from cpe.catalog.selectors import course_search
 from cpe.core.capabilities import Capability
 from cpe.core.permissions import capability_required
 from cpe.core.services import Actor
@@ -24,7 +25,6 @@ from cpe.learning.payments import payment_backend
 from cpe.learning.selectors import (
     continue_where_left_off,
     course_credits,
-    course_search,
     learner_for_user,
     learner_years,
     plan_course_years,

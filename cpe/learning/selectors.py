@@ -9,10 +9,10 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
-from cpe.catalog.models import LEVEL_BITS, Course, CourseYear, Lesson
+from cpe.catalog.models import Course, Lesson
 from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession, YearPlan
 from cpe.learning.study import VERDICT_LABELS
 from cpe.learning.years import (
@@ -23,7 +23,6 @@ from cpe.learning.years import (
     study_allowed,
     year_blocker,
 )
-from cpe.regions.models import Region
 from cpe.regions.policy import Policy, policy_for
 from cpe.registry.models import Learner
 
@@ -33,43 +32,6 @@ def learner_for_user(user: object) -> Learner | None:
     if not getattr(user, "is_authenticated", False):
         return None
     return Learner.objects.select_related("district").filter(user=user).first()
-
-
-# --- The course search (the catalog part owns the full one; this is the same call) -----
-
-
-def course_search(
-    *,
-    region: Region | None = None,
-    query: str = "",
-    category: str = "",
-    year: int | None = None,
-    level: str = "",
-    published_only: bool = True,
-) -> QuerySet[Course]:
-    """Courses open to people of `region` (its own catalog and those of the regions above
-    it), matching the words in `query` (code, title or instructor) and the filters."""
-    courses = Course.objects.select_related("region")
-    if published_only:
-        courses = courses.filter(status=Course.Status.PUBLISHED)
-    if region is not None:
-        codes = [code for code in region.path.split("/") if code]
-        courses = courses.filter(region__code__in=codes)
-    if category:
-        courses = courses.filter(category=category)
-    if year is not None:
-        courses = courses.filter(
-            Exists(CourseYear.objects.filter(course=OuterRef("pk"), year=year))
-        )
-    if level in LEVEL_BITS:
-        courses = courses.annotate(level_bit=F("target_levels").bitand(LEVEL_BITS[level])).filter(
-            Q(target_levels=0) | Q(level_bit__gt=0)
-        )
-    for word in query.split()[:5]:
-        courses = courses.filter(
-            Q(code__iexact=word) | Q(title__icontains=word) | Q(instructor__icontains=word)
-        )
-    return courses.order_by("category", "code")
 
 
 # --- A plan's progress toward the year's rules --------------------------------------------
