@@ -66,4 +66,4 @@ def test_a_manager_publishes_a_course_and_its_video_plays_and_seeks_in_the_previ
 
     page.goto("/courses/?q=HB-ZY-90")
     expect(page.locator(".course-card")).to_contain_text("会计信息化实务")
-    expect(page.locator(".course-card")).to_contain_text("3 学分")
+    expect(page.locator(".course-card")).to_contain_text("3学分")
