@@ -17,9 +17,11 @@ import gzip
 import io
 import json
 import re
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -498,7 +500,8 @@ class _Checker:
 
     learner_import: LearnerImport
     columns: dict[int, str]
-    plan: IO[bytes]
+    plan: IO[bytes]  # the lines of people already held, which the apply verifies first
+    new_plan: IO[bytes]  # the lines of new people, which follow them in the plan
     result: CheckResult = field(default_factory=CheckResult)
     seen: dict[str, int] = field(default_factory=dict)  # lookup hash -> first row number
     regions: dict[int, Region] = field(default_factory=dict)
@@ -597,7 +600,8 @@ class _Checker:
                 self.result.unchanged += 1
                 lines.append({**line, "do": "same"})
         for line in lines:
-            self.plan.write(json.dumps(line, ensure_ascii=False).encode() + b"\n")
+            out = self.new_plan if line["do"] == "new" else self.plan
+            out.write(json.dumps(line, ensure_ascii=False).encode() + b"\n")
 
     def _holder_problem(self, holder: dict[str, Any], district: Region) -> dict[str, list[str]]:
         if holder["district_id"] != district.pk:
@@ -732,13 +736,20 @@ def learner_import_check(*, learner_import: LearnerImport, progress: Progress) -
     LearnerImportError.objects.filter(learner_import=learner_import).delete()
     if learner_import.plan:
         learner_import.plan.delete(save=False)
-    with translation.override(settings.LANGUAGE_CODE), tempfile.TemporaryFile() as spool:
+    with (
+        translation.override(settings.LANGUAGE_CODE),
+        tempfile.TemporaryFile() as spool,
+        tempfile.TemporaryFile() as new_spool,
+    ):
         try:
             with learner_import.upload.open("rb") as source:
                 sheet = read_sheet(source, learner_import.file_format)
                 progress(0, total=sheet.estimated_rows, message=str(_("Checking the rows")))
-                with gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=1) as plan:
-                    checker = _Checker(learner_import, sheet.columns, plan)
+                with (
+                    gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=1) as plan,
+                    gzip.GzipFile(fileobj=new_spool, mode="wb", compresslevel=1) as new_plan,
+                ):
+                    checker = _Checker(learner_import, sheet.columns, plan, new_plan)
                     for batch in _batches(sheet.rows, BATCH_SIZE):
                         checker.check_batch(batch)
                         progress(checker.result.total)
@@ -757,6 +768,9 @@ def learner_import_check(*, learner_import: LearnerImport, progress: Progress) -
                 learner_import, LearnerImport.State.REFUSED, message=refused.in_each_language()
             )
             raise refused
+        # Two gzip members one after the other read back as one stream.
+        new_spool.seek(0)
+        shutil.copyfileobj(new_spool, spool)
         spool.seek(0)
         learner_import.plan.save("plan", File(spool), save=False)
     result = checker.result
@@ -875,6 +889,7 @@ class _Stale(Exception):
 
 
 def _plan_batches(learner_import: LearnerImport) -> Iterator[list[dict[str, Any]]]:
+    """The planned rows, a batch at a time: rows of people already held first, then new ones."""
     with learner_import.plan.open("rb") as stored, gzip.GzipFile(fileobj=stored) as plan:
         batch: list[dict[str, Any]] = []
         for line in plan:
@@ -900,6 +915,27 @@ def _still_as_planned(
     return all(holder[name] == old for name, (old, _new) in line.get("changes", {}).items())
 
 
+def _holders(lines: list[dict[str, Any]], *, lock: bool) -> dict[str, dict[str, Any]]:
+    learners = Learner.objects.filter(id_number_hash__in=[line["hash"] for line in lines])
+    if lock:
+        learners = learners.select_for_update()
+    return {row["id_number_hash"]: row for row in learners.values(*_HOLDER_FIELDS)}
+
+
+def _rows_no_longer_as_planned(learner_import: LearnerImport) -> list[int]:
+    """After an apply failed: the planned rows the database no longer agrees with (read only)."""
+    district = learner_import.district
+    stale = []
+    for lines in _plan_batches(learner_import):
+        holders = _holders(lines, lock=False)
+        stale.extend(
+            line["row"]
+            for line in lines
+            if not _still_as_planned(line, holders.get(line["hash"]), district)
+        )
+    return sorted(stale)
+
+
 def _next_ids(model: type[models.Model], count: int) -> list[int]:
     """Reserve `count` primary keys from a PostgreSQL table's own sequence."""
     table, column = model._meta.db_table, model._meta.pk.column
@@ -911,24 +947,55 @@ def _next_ids(model: type[models.Model], count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+# COPY's text format: a tab between fields, a newline after each row, \N for NULL, and these
+# four characters escaped inside a value.
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _copy_text(value: Any) -> str:
+    """One value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    text = value if isinstance(value, str) else str(value)
+    if _COPY_SPECIAL.search(text) is None:
+        return text
+    return _COPY_SPECIAL.sub(lambda match: _COPY_ESCAPES[match.group()], text)
+
+
+def _copy(model: type[models.Model], fields: list[str], lines: list[str]) -> None:
+    """PostgreSQL: rows already in COPY's text format, one statement for all of them.
+
+    Written here rather than through psycopg's write_row, which adapts every value of every
+    row by its type; an import's rows are a few shapes known in advance.
+    """
+    if not lines:
+        return
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    copy_sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    # The driver's own cursor: Django's wrapper would not turn its errors into IntegrityError.
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(copy_sql) as copy,
+    ):
+        copy.write("".join(lines))
+
+
 def _insert(model: type[models.Model], fields: list[str], rows: list[list[Any]]) -> None:
-    """Multi-row INSERTs of values already in their database form.
+    """Multi-row INSERTs (COPY on PostgreSQL) of values already in their database form.
 
     The ORM's bulk_create prepares every value of every row in Python, which costs more than
     the database does for an import of 100,000 people; here constants are prepared once.
     """
     if not rows:
         return
+    if connection.vendor == "postgresql":
+        _copy(model, fields, ["\t".join(map(_copy_text, row)) + "\n" for row in rows])
+        return
     quote = connection.ops.quote_name
     columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
-    if connection.vendor == "postgresql":
-        # COPY: no SQL text of 15,000 placeholders for the driver to parse per statement.
-        with connection.cursor() as cursor:
-            copy_sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
-            with cursor.cursor.copy(copy_sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        return
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     per_statement = min(1000, (connection.features.max_query_params or 65535) // len(fields))
     with connection.cursor() as cursor:
@@ -977,6 +1044,38 @@ _AUDIT_INSERT = [
 ]
 
 
+class _Batch(list):
+    """Planned lines, with the COPY text of their new people when it was made ahead."""
+
+    copy_text: tuple[list[str], list[str]] | None = None
+
+
+def _read_ahead(
+    batches: Iterator[list[dict[str, Any]]], prepare: Callable[[list[dict[str, Any]]], _Batch]
+) -> Iterator[_Batch]:
+    """Read and prepare the next batch in a thread while the caller writes this one.
+
+    Writing is the database's work, and the driver lets go of the GIL while it waits, so the
+    plan's decompression, parsing and text making run beside it instead of between batches.
+    The thread touches no database connection.
+    """
+
+    def step() -> _Batch | None:
+        lines = next(batches, None)
+        return None if lines is None else prepare(lines)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-apply") as pool:
+        try:
+            future = pool.submit(step)
+            while (batch := future.result()) is not None:
+                future = pool.submit(step)
+                yield batch
+        finally:
+            future.cancel()
+            pool.shutdown(wait=True)
+            batches.close()  # type: ignore[attr-defined]
+
+
 @dataclass
 class _Writer:
     """Writes one batch of planned rows: learners, their status history and audit entries."""
@@ -995,6 +1094,28 @@ class _Writer:
         self.ip_db = AuditEntry._meta.get_field("ip").get_db_prep_save(self.actor.ip, connection)
         self.changes_field = AuditEntry._meta.get_field("changes")
         self.user_id = self.actor.user.pk if self.actor.user is not None else None
+        self.copies = connection.vendor == "postgresql"
+        if self.copies:
+            # What every new row of each table shares, in COPY's text format, made once.
+            district = self.learner_import.district
+            now, user = self.now.isoformat(), _copy_text(self.user_id)
+            status = Learner.Status.COLLECTED.value
+            self.learner_tail = f"\t{district.pk}\t{status}\t{now}\t{now}\n"
+            self.status_tail = (
+                f"\t\t{status}\t{district.pk}\t{_copy_text(self.reason)}\t{user}\t{now}\n"
+            )
+            self.audit_head = "\t".join(
+                [
+                    now,
+                    user,
+                    _copy_text(self.actor.label[:150]),
+                    "learner.collect",
+                    Learner._meta.label_lower,
+                    "",
+                ]
+            )
+            self.audit_tail = f"\t{_copy_text(self.reason)}\t{_copy_text(self.ip_db)}\n"
+            self.region_path = _copy_text(district.path)
 
     def _audit_row(self, action: str, learner_id: int, label: str, changes: dict) -> list[Any]:
         return [
@@ -1006,75 +1127,24 @@ class _Writer:
             str(learner_id),
             label[:200],
             self.learner_import.district.path,
-            self.changes_field.get_db_prep_save(changes, connection),
+            self._changes(changes),
             self.reason,
             self.ip_db,
         ]
 
+    def _changes(self, changes: dict) -> Any:
+        if self.copies:
+            return json.dumps(changes, ensure_ascii=False)
+        return self.changes_field.get_db_prep_save(changes, connection)
+
     def write(self, lines: list[dict[str, Any]], holders: dict[str, dict[str, Any]]) -> None:
-        district = self.learner_import.district
-        status = Learner.Status.COLLECTED
         new = [line for line in lines if line["do"] == "new"]
         audits: list[list[Any]] = []
         if new:
-            adapt_date = connection.ops.adapt_datefield_value
-            learner_rows = [
-                [
-                    line["encrypted"],
-                    line["hash"],
-                    line["masked"],
-                    adapt_date(date.fromisoformat(line["birth_date"])),
-                    line["gender"],
-                    *(line["values"][name] for name in COMPARED_FIELDS),
-                    district.pk,
-                    status,
-                    self.now_db,
-                    self.now_db,
-                ]
-                for line in new
-            ]
-            if connection.vendor == "postgresql":
-                # Take the ids from the sequence first, so the rows go in with them and
-                # need not be looked up again by their hashes.
-                pks = _next_ids(Learner, len(new))
-                _insert(
-                    Learner,
-                    ["id", *_LEARNER_INSERT],
-                    [[pk, *row] for pk, row in zip(pks, learner_rows, strict=True)],
-                )
-                ids = {line["hash"]: pk for line, pk in zip(new, pks, strict=True)}
+            if self.copies:
+                self._copy_new(new, lines if isinstance(lines, _Batch) else _Batch(lines))
             else:
-                _insert(Learner, _LEARNER_INSERT, learner_rows)
-                ids = dict(
-                    Learner.objects.filter(id_number_hash__in=[line["hash"] for line in new])
-                    .values_list("id_number_hash", "pk")
-                    .iterator()
-                )
-            _insert(
-                LearnerStatusChange,
-                _STATUS_INSERT,
-                [
-                    [
-                        ids[line["hash"]],
-                        "",
-                        status,
-                        district.pk,
-                        self.reason,
-                        self.user_id,
-                        self.now_db,
-                    ]
-                    for line in new
-                ],
-            )
-            audits.extend(
-                self._audit_row(
-                    "learner.collect",
-                    ids[line["hash"]],
-                    f"{line['values']['name']} {line['masked']}",
-                    {"after": self._snapshot(line["masked"], line["values"])},
-                )
-                for line in new
-            )
+                audits.extend(self._insert_new(new))
         changed = []
         for line in lines:
             if line["do"] != "update":
@@ -1104,6 +1174,105 @@ class _Writer:
         self.created += len(new)
         self.updated += len(changed)
 
+    def prepare(self, lines: list[dict[str, Any]]) -> _Batch:
+        """The COPY text of a batch's new people, all but their ids. Pure Python, so the
+        apply runs it in a thread one batch ahead while the database writes the last one."""
+        batch = _Batch(lines)
+        if not self.copies:
+            return batch
+        learners, audits = [], []
+        snapshot, changes_text = self._snapshot, self._changes
+        learner_tail, region = self.learner_tail, f"\t{self.region_path}\t"
+        for line in batch:
+            if line["do"] != "new":
+                continue
+            values = line["values"]
+            masked = line["masked"]
+            # The hash, cipher text, masked number, date and gender come from the check in
+            # forms that need no escaping; the person's values may hold any character.
+            fields = [
+                line["encrypted"],
+                line["hash"],
+                masked,
+                line["birth_date"],
+                line["gender"],
+                *[_copy_text(values[name]) for name in COMPARED_FIELDS],
+            ]
+            learners.append("\t".join(fields) + learner_tail)
+            label = _copy_text(f"{values['name']} {masked}"[:200])
+            changes = _copy_text(changes_text({"after": snapshot(masked, values)}))
+            audits.append(f"{label}{region}{changes}{self.audit_tail}")
+        batch.copy_text = (learners, audits)
+        return batch
+
+    def _copy_new(self, new: list[dict[str, Any]], batch: _Batch) -> None:
+        """PostgreSQL: the new learners, their first status and their audit entries by COPY,
+        with ids taken from the sequence first so that nothing need be read back."""
+        if batch.copy_text is None:
+            batch = self.prepare(batch)
+        learners, audits = batch.copy_text  # type: ignore[misc]
+        pks = _next_ids(Learner, len(new))
+        _copy(
+            Learner,
+            ["id", *_LEARNER_INSERT],
+            [f"{pk}\t{rest}" for pk, rest in zip(pks, learners, strict=True)],
+        )
+        _copy(LearnerStatusChange, _STATUS_INSERT, [f"{pk}{self.status_tail}" for pk in pks])
+        head = self.audit_head
+        _copy(
+            AuditEntry,
+            _AUDIT_INSERT,
+            [f"{head}{pk}\t{rest}" for pk, rest in zip(pks, audits, strict=True)],
+        )
+
+    def _insert_new(self, new: list[dict[str, Any]]) -> list[list[Any]]:
+        """Other databases: insert the new learners, read their ids back by hash, then their
+        first status; returns their audit rows."""
+        district = self.learner_import.district
+        status = Learner.Status.COLLECTED
+        adapt_date = connection.ops.adapt_datefield_value
+        _insert(
+            Learner,
+            _LEARNER_INSERT,
+            [
+                [
+                    line["encrypted"],
+                    line["hash"],
+                    line["masked"],
+                    adapt_date(date.fromisoformat(line["birth_date"])),
+                    line["gender"],
+                    *(line["values"][name] for name in COMPARED_FIELDS),
+                    district.pk,
+                    status,
+                    self.now_db,
+                    self.now_db,
+                ]
+                for line in new
+            ],
+        )
+        ids = dict(
+            Learner.objects.filter(id_number_hash__in=[line["hash"] for line in new])
+            .values_list("id_number_hash", "pk")
+            .iterator()
+        )
+        _insert(
+            LearnerStatusChange,
+            _STATUS_INSERT,
+            [
+                [ids[line["hash"]], "", status, district.pk, self.reason, self.user_id, self.now_db]
+                for line in new
+            ],
+        )
+        return [
+            self._audit_row(
+                "learner.collect",
+                ids[line["hash"]],
+                f"{line['values']['name']} {line['masked']}",
+                {"after": self._snapshot(line["masked"], line["values"])},
+            )
+            for line in new
+        ]
+
     def _snapshot(self, masked: str, values: dict[str, Any]) -> dict[str, Any]:
         # The same shape as `snapshot(learner, LEARNER_AUDIT_FIELDS)` in the collect service.
         return {
@@ -1127,9 +1296,11 @@ def learner_import_apply(
 ) -> ApplyResult:
     """Write exactly the checked plan, in one transaction, or nothing.
 
-    Every planned row is verified against the database first (with the rows locked on
-    PostgreSQL): a person collected meanwhile, or a record changed since the check, makes
-    the whole import stop with the rows named, and the officer checks the file again.
+    The rows of people already held are verified against the database first, with their
+    records locked: one changed since the check makes the whole import stop with the rows
+    named, and the officer checks the file again. New people are written without looking
+    them up again: the unique ID-number hash refuses anyone collected meanwhile, the
+    transaction is rolled back and the rows concerned are then looked for and named.
     """
     learner_import = LearnerImport.objects.select_related("district").get(pk=learner_import.pk)
     if learner_import.state != LearnerImport.State.APPLYING:
@@ -1148,20 +1319,24 @@ def learner_import_apply(
     stale: list[int] = []
     try:
         with transaction.atomic():
-            for lines in _plan_batches(learner_import):
-                holders = {
-                    row["id_number_hash"]: row
-                    for row in Learner.objects.select_for_update()
-                    .filter(id_number_hash__in=[line["hash"] for line in lines])
-                    .values(*_HOLDER_FIELDS)
-                }
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    # Check each batch's references as it is written rather than all of
+                    # them at the commit, so the progress bar follows the real work.
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            for lines in _read_ahead(_plan_batches(learner_import), writer.prepare):
+                held = [line for line in lines if line["do"] != "new"]
+                holders = _holders(held, lock=True) if held else {}
                 stale.extend(
                     line["row"]
-                    for line in lines
+                    for line in held
                     if not _still_as_planned(line, holders.get(line["hash"]), district)
                 )
-                if not stale:  # after the first difference only look for more, write nothing
-                    writer.write(lines, holders)
+                if stale:
+                    if not held:
+                        break  # only new people follow: they are looked for after the rollback
+                    continue  # after the first difference only look for more, write nothing
+                writer.write(lines, holders)
                 done += len(lines)
                 progress(done)
             if stale:
@@ -1187,25 +1362,25 @@ def learner_import_apply(
                     "errors": learner_import.error_count,
                 },
             )
-    except _Stale as refused:
-        message = in_each_language(
-            _(
-                "Nothing was imported: since the check, records of %(count)s rows changed "
-                "(rows %(rows)s). Check the file again."
-            ),
-            {"count": len(refused.rows), "rows": _row_list(refused.rows)},
-        )
-        _set_state(learner_import, LearnerImport.State.STALE, message=message)
-        return ApplyResult(applied=False, stale_rows=refused.rows)
-    except IntegrityError:
-        message = in_each_language(
-            _(
-                "Nothing was imported: someone collected one of these people while the import "
-                "ran. Check the file again."
+    except (_Stale, IntegrityError):
+        rows = sorted(set(stale) | set(_rows_no_longer_as_planned(learner_import)))
+        if rows:
+            message = in_each_language(
+                _(
+                    "Nothing was imported: since the check, records of %(count)s rows changed "
+                    "(rows %(rows)s). Check the file again."
+                ),
+                {"count": len(rows), "rows": _row_list(rows)},
             )
-        )
+        else:  # a collection that clashed with this import and was then rolled back
+            message = in_each_language(
+                _(
+                    "Nothing was imported: someone collected one of these people while the "
+                    "import ran. Check the file again."
+                )
+            )
         _set_state(learner_import, LearnerImport.State.STALE, message=message)
-        return ApplyResult(applied=False)
+        return ApplyResult(applied=False, stale_rows=rows)
     return ApplyResult(applied=True, created=writer.created, updated=writer.updated)
 
 
