@@ -41,6 +41,7 @@ from django.utils.translation import gettext_lazy as _
 from cpe.core.models import AuditEntry, Job
 from cpe.core.services import Actor, audit_record, job_enqueue
 from cpe.regions.models import Region
+from cpe.registry import import_xlsx
 from cpe.registry.crypto import encrypt, mask_id_number
 from cpe.registry.models import (
     ID_NUMBER_PURPOSE,
@@ -226,8 +227,6 @@ class Table:
 
 
 def _xlsx_table(source: IO[bytes]) -> Table:
-    import openpyxl
-
     try:
         with zipfile.ZipFile(source) as archive:
             members = archive.infolist()
@@ -242,18 +241,16 @@ def _xlsx_table(source: IO[bytes]) -> Table:
         raise FileRefused(_("This Excel workbook is damaged and cannot be read.")) from None
     source.seek(0)
     try:
-        workbook = openpyxl.load_workbook(source, read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        estimate = sheet.max_row or 0
+        sheet = import_xlsx.open_worksheet(source)
     except Exception:
         raise FileRefused(_("This Excel workbook is damaged and cannot be read.")) from None
-    # Some programs write a wrong sheet size; read what is really there.
-    sheet.reset_dimensions()
 
     def rows() -> Iterator[tuple[int, tuple[Any, ...]]]:
+        # The sheet's own size is not trusted (some programs write a wrong one): the rows
+        # are read to the end of the sheet, numbered as the spreadsheet shows them.
         number = 0
         try:
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            for number, values in import_xlsx.rows(sheet):
                 yield number, values
         except FileRefused:
             raise
@@ -262,9 +259,9 @@ def _xlsx_table(source: IO[bytes]) -> Table:
                 _("This Excel workbook is damaged after row %(row)s."), row=number
             ) from None
         finally:
-            workbook.close()
+            sheet.archive.close()
 
-    return Table(rows=rows(), estimated_rows=estimate)
+    return Table(rows=rows(), estimated_rows=sheet.dimension_rows)
 
 
 def _csv_table(source: IO[bytes]) -> Table:
