@@ -16,10 +16,13 @@ import csv
 import gzip
 import io
 import json
+import multiprocessing
+import os
 import re
 import shutil
 import tempfile
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -34,6 +37,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -42,7 +46,7 @@ from cpe.core.models import AuditEntry, Job
 from cpe.core.services import Actor, audit_record, job_enqueue
 from cpe.regions.models import Region
 from cpe.registry import import_xlsx
-from cpe.registry.crypto import encrypt, mask_id_number
+from cpe.registry.crypto import DecryptionError, decrypt, encrypt, mask_id_number
 from cpe.registry.models import (
     ID_NUMBER_PURPOSE,
     Learner,
@@ -58,6 +62,10 @@ MAX_ROWS = 200_000
 # A 20 MB workbook may inflate a lot; a genuine 200,000-row sheet stays well below this.
 MAX_UNPACKED_BYTES = 400 * 1024 * 1024
 BATCH_SIZE = 1000
+# A file of at least this many rows is checked by one process per core (at most this many).
+PARALLEL_FROM_ROWS = 5000
+MAX_CHECKING_PROCESSES = 4
+ERROR_ROW_PURPOSE = "learner_import_error_row"
 IMPORT_CHECK = "registry.import_check"
 IMPORT_APPLY = "registry.import_apply"
 
@@ -439,13 +447,13 @@ def _details(cells: dict[str, Any]) -> tuple[LearnerDetails, RowErrors]:
     return details, errors
 
 
-def _clean_errors(details: LearnerDetails) -> RowErrors:
+def _clean_errors(details: LearnerDetails, today: date) -> RowErrors:
     """The registry's own messages for a bad row, in each language."""
     errors: RowErrors = {}
     for code in _languages():
         with translation.override(code):
             try:
-                _clean(details)
+                _clean(details, today=today)
             except ValidationError as error:
                 for field_name, texts in error.message_dict.items():
                     errors.setdefault(field_name, {})[code] = list(texts)
@@ -468,14 +476,6 @@ class CheckResult:
         return dict(self.__dict__)
 
 
-@dataclass
-class _Valid:
-    number: int
-    values: dict[str, Any]
-    digest: str
-    id_number: Any  # IdNumber
-
-
 _HOLDER_FIELDS = [
     "pk",
     "id_number_hash",
@@ -491,114 +491,186 @@ def _stamp(value: datetime) -> str:
     return value.isoformat()
 
 
+@dataclass(frozen=True)
+class _RowRules:
+    """What checking a row needs besides the row: small, so it travels with each batch."""
+
+    columns: dict[int, str]
+    today: date
+
+
+# What checking one row gives: ("error", row number, errors) or ("valid", row number, lookup
+# hash, normalised values, the row's plan line should the person be new).
+CheckedRow = tuple[Any, ...]
+RawRows = list[tuple[int, tuple[Any, ...]]]
+
+
+def _check_rows(rules: _RowRules, rows: RawRows) -> list[CheckedRow]:
+    """The registry's rules applied to a batch of rows, with no database: pure CPU work, so
+    that several processes can share a large file (see `_checked_batches`)."""
+    checked: list[CheckedRow] = []
+    for number, values in rows:
+        cells = {
+            name: values[index] if index < len(values) else None
+            for index, name in rules.columns.items()
+        }
+        details, row_errors = _details(cells)
+        try:
+            cleaned = _clean(details, today=rules.today)
+        except ValidationError:
+            cleaned = None
+            for field_name, texts in _clean_errors(details, rules.today).items():
+                for code, messages in texts.items():
+                    row_errors.setdefault(field_name, {}).setdefault(code, []).extend(messages)
+        if row_errors or cleaned is None:
+            checked.append(("error", number, row_errors))
+            continue
+        id_number = cleaned.pop("id_number")
+        digest = id_number_hash(id_number.value)
+        line = {
+            "row": number,
+            "do": "new",
+            "hash": digest,
+            "encrypted": encrypt(id_number.value, purpose=ID_NUMBER_PURPOSE),
+            "masked": mask_id_number(id_number.value),
+            "birth_date": id_number.birth_date.isoformat(),
+            "gender": id_number.gender,
+            "values": cleaned,
+        }
+        checked.append(("valid", number, digest, cleaned, json.dumps(line, ensure_ascii=False)))
+    return checked
+
+
+def _checking_processes(estimated_rows: int) -> int:
+    """How many processes check a file's rows: one per core for a large file, where fork()
+    gives each the parent's settings, keys and translations as they are."""
+    if estimated_rows < PARALLEL_FROM_ROWS or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    with suppress(AttributeError):  # not Linux
+        return min(len(os.sched_getaffinity(0)), MAX_CHECKING_PROCESSES)
+    return min(os.cpu_count() or 1, MAX_CHECKING_PROCESSES)
+
+
+def _checked_batches(
+    rules: _RowRules, batches: Iterator[RawRows], processes: int
+) -> Iterator[tuple[RawRows, list[CheckedRow]]]:
+    """Each batch with its checked rows, in the file's order.
+
+    With more than one process the batches go to a pool of forked workers, a few ahead of
+    the one being recorded, which bounds the memory they take. The workers only compute:
+    they use no database connection (the parent's are inherited and must stay untouched)
+    and end by `os._exit`, so nothing inherited is closed behind the parent's back.
+    """
+    if processes <= 1:
+        for batch in batches:
+            yield batch, _check_rows(rules, batch)
+        return
+    _clean_errors(LearnerDetails("", "", "", "", ""), rules.today)  # load every catalogue once
+    id_number_hash("")  # and the keys, before the workers are forked
+    encrypt("", purpose=ID_NUMBER_PURPOSE)
+    ahead: deque[tuple[RawRows, Any]] = deque()
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        for batch in batches:
+            ahead.append((batch, pool.apply_async(_check_rows, (rules, batch))))
+            if len(ahead) > 2 * processes:
+                done, checked = ahead.popleft()
+                yield done, checked.get()
+        while ahead:
+            done, checked = ahead.popleft()
+            yield done, checked.get()
+
+
 @dataclass
 class _Checker:
-    """Checks one file batch by batch, writing the plan and the error rows as it goes."""
+    """Records a file's checked rows batch by batch: the plan, the error rows and the rows
+    for the error file, which need the database (people already held, duplicates)."""
 
     learner_import: LearnerImport
     columns: dict[int, str]
+    header: tuple[Any, ...]
     plan: IO[bytes]  # the lines of people already held, which the apply verifies first
     new_plan: IO[bytes]  # the lines of new people, which follow them in the plan
+    error_plan: IO[bytes]  # the error rows as uploaded, encrypted, for the error file
     result: CheckResult = field(default_factory=CheckResult)
     seen: dict[str, int] = field(default_factory=dict)  # lookup hash -> first row number
     regions: dict[int, Region] = field(default_factory=dict)
 
-    def check_batch(self, rows: list[tuple[int, tuple[Any, ...]]]) -> None:
-        errors: dict[int, tuple[dict[str, Any], RowErrors]] = {}
-        valid: list[_Valid] = []
-        today = timezone.localdate()
-        for number, values in rows:
-            cells = {
-                name: values[index] if index < len(values) else None
-                for index, name in self.columns.items()
-            }
-            details, row_errors = _details(cells)
-            try:
-                cleaned = _clean(details, today=today)
-            except ValidationError:
-                cleaned = None
-                for field_name, texts in _clean_errors(details).items():
-                    for code, messages in texts.items():
-                        errors_for = row_errors.setdefault(field_name, {}).setdefault(code, [])
-                        errors_for.extend(messages)
-            if row_errors or cleaned is None:
-                errors[number] = (cells, row_errors)
+    def __post_init__(self) -> None:
+        # Without an earlier download's error column: a new one is added.
+        header = [
+            _text(value) if value is not None else None
+            for value in self.header
+            if not _is_error_header(value)
+        ]
+        self.width = len(header)
+        self.error_plan.write(_plan_line({"do": "header", "cells": header}))
+
+    def record(self, rows: RawRows, checked: list[CheckedRow]) -> None:
+        raw = dict(rows)
+        errors: dict[int, RowErrors] = {}
+        valid: list[tuple[int, str, dict[str, Any], str]] = []
+        for outcome in checked:
+            if outcome[0] == "error":
+                errors[outcome[1]] = outcome[2]
                 continue
-            id_number = cleaned.pop("id_number")
-            digest = id_number_hash(id_number.value)
+            _kind, number, digest, values, line = outcome
             first = self.seen.get(digest)
             if first is not None:
+                errors[number] = {}
                 _add_error(
-                    row_errors,
+                    errors[number],
                     "id_number",
                     in_each_language(
                         _("The same ID number is already on row %(row)s of this file."),
                         {"row": first},
                     ),
                 )
-                errors[number] = (cells, row_errors)
                 continue
             self.seen[digest] = number
-            valid.append(_Valid(number, cleaned, digest, id_number))
-        self._classify(valid, errors)
-        self._store_errors(errors)
+            valid.append((number, digest, values, line))
+        named = self._classify(valid, errors)
+        self._store_errors(errors, raw, named)
         self.result.total += len(rows)
 
     def _classify(
-        self, valid: list[_Valid], errors: dict[int, tuple[dict[str, Any], RowErrors]]
-    ) -> None:
+        self, valid: list[tuple[int, str, dict[str, Any], str]], errors: dict[int, RowErrors]
+    ) -> dict[int, dict[str, Any]]:
+        """Write the plan lines of the valid rows; add the rows of people held elsewhere or
+        inactive to `errors`, returning what their error records show instead of the cells."""
         district = self.learner_import.district
-        holders = {
-            row["id_number_hash"]: row
-            for row in Learner.objects.filter(
-                id_number_hash__in=[row.digest for row in valid]
-            ).values(*_HOLDER_FIELDS)
-        }
+        holders = _learners_by_hash([digest for _number, digest, _values, _line in valid])
         present = set(self.columns.values())
-        lines = []
-        for row in valid:
-            holder = holders.get(row.digest)
+        named: dict[int, dict[str, Any]] = {}
+        for number, digest, values, new_line in valid:
+            holder = holders.get(digest)
             if holder is None:
                 self.result.new += 1
-                lines.append(
-                    {
-                        "row": row.number,
-                        "do": "new",
-                        "hash": row.digest,
-                        "encrypted": encrypt(row.id_number.value, purpose=ID_NUMBER_PURPOSE),
-                        "masked": mask_id_number(row.id_number.value),
-                        "birth_date": row.id_number.birth_date.isoformat(),
-                        "gender": row.id_number.gender,
-                        "values": row.values,
-                    }
-                )
+                self.new_plan.write(new_line.encode() + b"\n")
                 continue
             problem = self._holder_problem(holder, district)
             if problem:
-                cells = {"id_number": holder["id_number_masked"], "name": row.values["name"]}
-                errors[row.number] = (cells, {"id_number": problem})
+                named[number] = {"id_number": holder["id_number_masked"], "name": values["name"]}
+                errors[number] = {"id_number": problem}
                 continue
             changes = {
-                name: [holder[name], row.values[name]]
+                name: [holder[name], values[name]]
                 for name in COMPARED_FIELDS
                 # An optional column left out of the file leaves that field alone.
-                if name in present and holder[name] != row.values[name]
+                if name in present and holder[name] != values[name]
             }
             line = {
-                "row": row.number,
-                "hash": row.digest,
+                "row": number,
+                "hash": digest,
                 "learner": holder["pk"],
                 "stamp": _stamp(holder["updated_at"]),
             }
             if changes:
                 self.result.updated += 1
-                lines.append({**line, "do": "update", "changes": changes})
+                self.plan.write(_plan_line({**line, "do": "update", "changes": changes}))
             else:
                 self.result.unchanged += 1
-                lines.append({**line, "do": "same"})
-        for line in lines:
-            out = self.new_plan if line["do"] == "new" else self.plan
-            out.write(json.dumps(line, ensure_ascii=False).encode() + b"\n")
+                self.plan.write(_plan_line({**line, "do": "same"}))
+        return named
 
     def _holder_problem(self, holder: dict[str, Any], district: Region) -> dict[str, list[str]]:
         if holder["district_id"] != district.pk:
@@ -626,10 +698,21 @@ class _Checker:
             self.regions[pk] = Region.objects.get(pk=pk)
         return self.regions[pk]
 
-    def _store_errors(self, errors: dict[int, tuple[dict[str, Any], RowErrors]]) -> None:
+    def _cells(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        return {
+            name: values[index] if index < len(values) else None
+            for index, name in self.columns.items()
+        }
+
+    def _store_errors(
+        self, errors: dict[int, RowErrors], raw: dict[int, tuple[Any, ...]], named: dict
+    ) -> None:
         self.result.errors += len(errors)
-        LearnerImportError.objects.bulk_create(
-            [
+        records = []
+        for number, row_errors in sorted(errors.items()):
+            values = raw[number]
+            cells = named.get(number) or self._cells(values)
+            records.append(
                 LearnerImportError(
                     learner_import=self.learner_import,
                     row_number=number,
@@ -637,9 +720,40 @@ class _Checker:
                     name=_text(cells.get("name"))[:60],
                     messages=row_errors,
                 )
-                for number, (cells, row_errors) in sorted(errors.items())
-            ]
+            )
+            # The row as uploaded, so the officer can correct it: it holds the plaintext ID
+            # number, so it is kept only encrypted.
+            width = self.width
+            padded = (*values[:width], *([None] * (width - len(values[:width]))))
+            texts = [_text(value) if value is not None else None for value in padded]
+            sealed = encrypt(json.dumps(texts, ensure_ascii=False), purpose=ERROR_ROW_PURPOSE)
+            self.error_plan.write(_plan_line({"do": "error", "row": number, "cells": sealed}))
+        LearnerImportError.objects.bulk_create(records)
+
+
+def _plan_line(line: dict[str, Any]) -> bytes:
+    return json.dumps(line, ensure_ascii=False).encode() + b"\n"
+
+
+def _learners_by_hash(digests: list[str], *, lock: bool = False) -> dict[str, dict[str, Any]]:
+    """The learners holding these lookup hashes, as dicts of `_HOLDER_FIELDS`."""
+    if not digests:
+        return {}
+    if connection.vendor == "postgresql":
+        # One array parameter rather than an IN list of a thousand placeholders, which the
+        # driver would parse again for every batch.
+        learners = Learner.objects.filter(
+            RawSQL(  # noqa: S611 - the table name is the model's own; the hashes are a parameter
+                f"{Learner._meta.db_table}.id_number_hash = ANY(%s)",
+                (digests,),
+                output_field=models.BooleanField(),
+            )
         )
+    else:
+        learners = Learner.objects.filter(id_number_hash__in=digests)
+    if lock:
+        learners = learners.select_for_update()
+    return {row["id_number_hash"]: row for row in learners.values(*_HOLDER_FIELDS)}
 
 
 def _batches(
@@ -736,19 +850,26 @@ def learner_import_check(*, learner_import: LearnerImport, progress: Progress) -
     with (
         translation.override(settings.LANGUAGE_CODE),
         tempfile.TemporaryFile() as spool,
+        tempfile.TemporaryFile() as held_spool,
         tempfile.TemporaryFile() as new_spool,
     ):
         try:
             with learner_import.upload.open("rb") as source:
                 sheet = read_sheet(source, learner_import.file_format)
                 progress(0, total=sheet.estimated_rows, message=str(_("Checking the rows")))
+                rules = _RowRules(columns=sheet.columns, today=timezone.localdate())
+                processes = _checking_processes(sheet.estimated_rows)
                 with (
-                    gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=1) as plan,
+                    gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=1) as error_plan,
+                    gzip.GzipFile(fileobj=held_spool, mode="wb", compresslevel=1) as plan,
                     gzip.GzipFile(fileobj=new_spool, mode="wb", compresslevel=1) as new_plan,
                 ):
-                    checker = _Checker(learner_import, sheet.columns, plan, new_plan)
-                    for batch in _batches(sheet.rows, BATCH_SIZE):
-                        checker.check_batch(batch)
+                    checker = _Checker(
+                        learner_import, sheet.columns, sheet.header, plan, new_plan, error_plan
+                    )
+                    batches = _batches(sheet.rows, BATCH_SIZE)
+                    for rows, checked in _checked_batches(rules, batches, processes):
+                        checker.record(rows, checked)
                         progress(checker.result.total)
         except FileRefused as refused:
             LearnerImportError.objects.filter(learner_import=learner_import).delete()
@@ -765,9 +886,11 @@ def learner_import_check(*, learner_import: LearnerImport, progress: Progress) -
                 learner_import, LearnerImport.State.REFUSED, message=refused.in_each_language()
             )
             raise refused
-        # Two gzip members one after the other read back as one stream.
-        new_spool.seek(0)
-        shutil.copyfileobj(new_spool, spool)
+        # The plan: the error rows, the people already held, the new people. Gzip members
+        # one after the other read back as one stream.
+        for part in (held_spool, new_spool):
+            part.seek(0)
+            shutil.copyfileobj(part, spool)
         spool.seek(0)
         learner_import.plan.save("plan", File(spool), save=False)
     result = checker.result
@@ -885,17 +1008,25 @@ class _Stale(Exception):
         self.rows = rows
 
 
-def _plan_batches(learner_import: LearnerImport) -> Iterator[list[dict[str, Any]]]:
-    """The planned rows, a batch at a time: rows of people already held first, then new ones."""
+def _plan_lines(learner_import: LearnerImport) -> Iterator[dict[str, Any]]:
     with learner_import.plan.open("rb") as stored, gzip.GzipFile(fileobj=stored) as plan:
-        batch: list[dict[str, Any]] = []
         for line in plan:
-            batch.append(json.loads(line))
-            if len(batch) >= BATCH_SIZE:
-                yield batch
-                batch = []
-        if batch:
+            yield json.loads(line)
+
+
+def _plan_batches(learner_import: LearnerImport) -> Iterator[list[dict[str, Any]]]:
+    """The planned rows, a batch at a time: rows of people already held first, then new ones
+    (the error rows kept for the error file, at the start of the plan, are left out)."""
+    batch: list[dict[str, Any]] = []
+    for line in _plan_lines(learner_import):
+        if line["do"] in ("header", "error"):
+            continue
+        batch.append(line)
+        if len(batch) >= BATCH_SIZE:
             yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _still_as_planned(
@@ -912,19 +1043,12 @@ def _still_as_planned(
     return all(holder[name] == old for name, (old, _new) in line.get("changes", {}).items())
 
 
-def _holders(lines: list[dict[str, Any]], *, lock: bool) -> dict[str, dict[str, Any]]:
-    learners = Learner.objects.filter(id_number_hash__in=[line["hash"] for line in lines])
-    if lock:
-        learners = learners.select_for_update()
-    return {row["id_number_hash"]: row for row in learners.values(*_HOLDER_FIELDS)}
-
-
 def _rows_no_longer_as_planned(learner_import: LearnerImport) -> list[int]:
     """After an apply failed: the planned rows the database no longer agrees with (read only)."""
     district = learner_import.district
     stale = []
     for lines in _plan_batches(learner_import):
-        holders = _holders(lines, lock=False)
+        holders = _learners_by_hash([line["hash"] for line in lines])
         stale.extend(
             line["row"]
             for line in lines
@@ -1323,7 +1447,7 @@ def learner_import_apply(
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             for lines in _read_ahead(_plan_batches(learner_import), writer.prepare):
                 held = [line for line in lines if line["do"] != "new"]
-                holders = _holders(held, lock=True) if held else {}
+                holders = _learners_by_hash([line["hash"] for line in held], lock=True)
                 stale.extend(
                     line["row"]
                     for line in held
@@ -1444,8 +1568,8 @@ def template_csv() -> bytes:
 def error_rows_xlsx(learner_import: LearnerImport) -> bytes:
     """The rows with errors, as they were uploaded, with an extra column naming every error.
 
-    Built from the uploaded file on each download, so that no copy of the plaintext ID
-    numbers is ever stored on the server.
+    The check keeps those rows in the plan, encrypted, so a download reads only them; an
+    import checked before it did so reads them from the uploaded file again.
     """
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
@@ -1457,7 +1581,7 @@ def error_rows_xlsx(learner_import: LearnerImport) -> bytes:
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet("错误行")
 
-    def text_row(values: tuple[Any, ...], reason: str) -> list[WriteOnlyCell]:
+    def text_row(values: tuple[Any, ...] | list[Any], reason: str) -> list[WriteOnlyCell]:
         cells = []
         for value in (*values, reason):
             cell = WriteOnlyCell(sheet, value=_text(value) if value is not None else None)
@@ -1465,18 +1589,51 @@ def error_rows_xlsx(learner_import: LearnerImport) -> bytes:
             cells.append(cell)
         return cells
 
-    with learner_import.upload.open("rb") as source:
-        sheet_rows = read_sheet(source, learner_import.file_format)
-        header = tuple(v for v in sheet_rows.header if not _is_error_header(v))
+    stored = _stored_error_rows(learner_import)
+    if stored is not None:
+        header, error_rows = stored
         sheet.append(text_row(header, str(_("Errors"))))
-        width = len(header)
-        for number, values in sheet_rows.rows:
+        for number, cells in error_rows:
             if number in reasons:
-                padded = (*values[:width], *([None] * (width - len(values[:width]))))
-                sheet.append(text_row(padded, reasons[number]))
+                sheet.append(text_row(cells, reasons[number]))
+    else:
+        with learner_import.upload.open("rb") as source:
+            sheet_rows = read_sheet(source, learner_import.file_format)
+            header = [v for v in sheet_rows.header if not _is_error_header(v)]
+            sheet.append(text_row(header, str(_("Errors"))))
+            width = len(header)
+            for number, values in sheet_rows.rows:
+                if number in reasons:
+                    padded = (*values[:width], *([None] * (width - len(values[:width]))))
+                    sheet.append(text_row(padded, reasons[number]))
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _stored_error_rows(
+    learner_import: LearnerImport,
+) -> tuple[list[Any], list[tuple[int, list[Any]]]] | None:
+    """The header and the error rows the check kept at the start of the plan, or None when
+    the plan has none (checked by an earlier version) or they no longer decrypt."""
+    if not learner_import.plan:
+        return None
+    lines = _plan_lines(learner_import)
+    try:
+        first = next(lines, None)
+        if first is None or first["do"] != "header":
+            return None
+        error_rows = []
+        for line in lines:
+            if line["do"] != "error":
+                break
+            cells = json.loads(decrypt(line["cells"], purpose=ERROR_ROW_PURPOSE))
+            error_rows.append((line["row"], cells))
+    except DecryptionError:
+        return None
+    finally:
+        lines.close()
+    return first["cells"], error_rows
 
 
 def _is_error_header(value: Any) -> bool:
