@@ -537,7 +537,7 @@ def _check_rows(rules: _RowRules, rows: RawRows) -> list[CheckedRow]:
             "gender": id_number.gender,
             "values": cleaned,
         }
-        checked.append(("valid", number, digest, cleaned, json.dumps(line, ensure_ascii=False)))
+        checked.append(("valid", number, digest, cleaned, _JSON.encode(line)))
     return checked
 
 
@@ -641,11 +641,12 @@ class _Checker:
         holders = _learners_by_hash([digest for _number, digest, _values, _line in valid])
         present = set(self.columns.values())
         named: dict[int, dict[str, Any]] = {}
+        new_lines, held_lines = [], []
         for number, digest, values, new_line in valid:
             holder = holders.get(digest)
             if holder is None:
                 self.result.new += 1
-                self.new_plan.write(new_line.encode() + b"\n")
+                new_lines.append(new_line)
                 continue
             problem = self._holder_problem(holder, district)
             if problem:
@@ -666,10 +667,14 @@ class _Checker:
             }
             if changes:
                 self.result.updated += 1
-                self.plan.write(_plan_line({**line, "do": "update", "changes": changes}))
+                held_lines.append(_JSON.encode({**line, "do": "update", "changes": changes}))
             else:
                 self.result.unchanged += 1
-                self.plan.write(_plan_line({**line, "do": "same"}))
+                held_lines.append(_JSON.encode({**line, "do": "same"}))
+        # One write per batch: each write to a gzip file costs a compressor call.
+        for out, lines in ((self.new_plan, new_lines), (self.plan, held_lines)):
+            if lines:
+                out.write(("\n".join(lines) + "\n").encode())
         return named
 
     def _holder_problem(self, holder: dict[str, Any], district: Region) -> dict[str, list[str]]:
@@ -708,7 +713,7 @@ class _Checker:
         self, errors: dict[int, RowErrors], raw: dict[int, tuple[Any, ...]], named: dict
     ) -> None:
         self.result.errors += len(errors)
-        records = []
+        records, sealed_rows = [], []
         for number, row_errors in sorted(errors.items()):
             values = raw[number]
             cells = named.get(number) or self._cells(values)
@@ -727,12 +732,17 @@ class _Checker:
             padded = (*values[:width], *([None] * (width - len(values[:width]))))
             texts = [_text(value) if value is not None else None for value in padded]
             sealed = encrypt(json.dumps(texts, ensure_ascii=False), purpose=ERROR_ROW_PURPOSE)
-            self.error_plan.write(_plan_line({"do": "error", "row": number, "cells": sealed}))
+            sealed_rows.append(_plan_line({"do": "error", "row": number, "cells": sealed}))
+        self.error_plan.write(b"".join(sealed_rows))
         LearnerImportError.objects.bulk_create(records)
 
 
+# One encoder for every plan line: json.dumps() with options makes a new one per call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
 def _plan_line(line: dict[str, Any]) -> bytes:
-    return json.dumps(line, ensure_ascii=False).encode() + b"\n"
+    return _JSON.encode(line).encode() + b"\n"
 
 
 def _learners_by_hash(digests: list[str], *, lock: bool = False) -> dict[str, dict[str, Any]]:
@@ -740,12 +750,12 @@ def _learners_by_hash(digests: list[str], *, lock: bool = False) -> dict[str, di
     if not digests:
         return {}
     if connection.vendor == "postgresql":
-        # One array parameter rather than an IN list of a thousand placeholders, which the
-        # driver would parse again for every batch.
+        # One text parameter (hex hashes, split by the server) rather than an IN list of a
+        # thousand placeholders, which the driver would parse again for every batch.
         learners = Learner.objects.filter(
             RawSQL(  # noqa: S611 - the table name is the model's own; the hashes are a parameter
-                f"{Learner._meta.db_table}.id_number_hash = ANY(%s)",
-                (digests,),
+                f"{Learner._meta.db_table}.id_number_hash = ANY(string_to_array(%s, ','))",
+                (",".join(digests),),
                 output_field=models.BooleanField(),
             )
         )
