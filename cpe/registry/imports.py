@@ -2,10 +2,13 @@
 the officer previews, and applying exactly that plan in one transaction.
 
 Flow: `learner_import_start` stores the upload and queues a check; the check reads the file
-as a stream, validates each row with the registry's own rules (`_clean`), classifies it as
-new / updated / unchanged / error against the database, and writes a *plan* file (ID numbers
-only encrypted and hashed, never in plaintext). `learner_import_confirm` queues the apply,
-which re-verifies every planned row against the database and writes all of it or nothing.
+as a stream, validates each row with the registry's own rules (`_clean`; in forked worker
+processes, one per core, for a large file), classifies it as new / updated / unchanged /
+error against the database, and writes a *plan* file (ID numbers only encrypted and hashed,
+never in plaintext): the error rows as uploaded (encrypted, for the error file), then the
+rows of people already held, then the new people. `learner_import_confirm` queues the apply,
+which re-verifies the held rows under lock, writes the new people (the unique ID-number hash
+refusing anyone collected meanwhile) and commits all of it or nothing.
 The uploaded file and the plan are deleted when the import is applied or abandoned.
 """
 
@@ -500,7 +503,7 @@ class _RowRules:
 
 
 # What checking one row gives: ("error", row number, errors) or ("valid", row number, lookup
-# hash, normalised values, the row's plan line should the person be new).
+# hash, the row's plan line should the person be new, which holds its normalised values).
 CheckedRow = tuple[Any, ...]
 RawRows = list[tuple[int, tuple[Any, ...]]]
 
@@ -537,7 +540,7 @@ def _check_rows(rules: _RowRules, rows: RawRows) -> list[CheckedRow]:
             "gender": id_number.gender,
             "values": cleaned,
         }
-        checked.append(("valid", number, digest, cleaned, _JSON.encode(line)))
+        checked.append(("valid", number, digest, _JSON.encode(line)))
     return checked
 
 
@@ -608,12 +611,12 @@ class _Checker:
     def record(self, rows: RawRows, checked: list[CheckedRow]) -> None:
         raw = dict(rows)
         errors: dict[int, RowErrors] = {}
-        valid: list[tuple[int, str, dict[str, Any], str]] = []
+        valid: list[tuple[int, str, str]] = []
         for outcome in checked:
             if outcome[0] == "error":
                 errors[outcome[1]] = outcome[2]
                 continue
-            _kind, number, digest, values, line = outcome
+            _kind, number, digest, line = outcome
             first = self.seen.get(digest)
             if first is not None:
                 errors[number] = {}
@@ -627,27 +630,28 @@ class _Checker:
                 )
                 continue
             self.seen[digest] = number
-            valid.append((number, digest, values, line))
+            valid.append((number, digest, line))
         named = self._classify(valid, errors)
         self._store_errors(errors, raw, named)
         self.result.total += len(rows)
 
     def _classify(
-        self, valid: list[tuple[int, str, dict[str, Any], str]], errors: dict[int, RowErrors]
+        self, valid: list[tuple[int, str, str]], errors: dict[int, RowErrors]
     ) -> dict[int, dict[str, Any]]:
         """Write the plan lines of the valid rows; add the rows of people held elsewhere or
         inactive to `errors`, returning what their error records show instead of the cells."""
         district = self.learner_import.district
-        holders = _learners_by_hash([digest for _number, digest, _values, _line in valid])
+        holders = _learners_by_hash([digest for _number, digest, _line in valid])
         present = set(self.columns.values())
         named: dict[int, dict[str, Any]] = {}
         new_lines, held_lines = [], []
-        for number, digest, values, new_line in valid:
+        for number, digest, new_line in valid:
             holder = holders.get(digest)
             if holder is None:
                 self.result.new += 1
                 new_lines.append(new_line)
                 continue
+            values = json.loads(new_line)["values"]
             problem = self._holder_problem(holder, district)
             if problem:
                 named[number] = {"id_number": holder["id_number_masked"], "name": values["name"]}
