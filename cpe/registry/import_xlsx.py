@@ -173,7 +173,7 @@ def rows(sheet: Worksheet) -> Iterator[Row]:
                     continue
                 reference = row.get("r")
                 number = int(reference) if reference else number + 1
-                cells: list[tuple[int, Any]] = []
+                values: list[Any] = []
                 column = 0
                 for cell in row:
                     attributes = cell.attrib
@@ -203,11 +203,9 @@ def rows(sheet: Worksheet) -> Iterator[Row]:
                                 value = bool(int(value))
                             elif kind == "d":
                                 value = from_ISO8601(value)
-                    cells.append((column, value))
-                if not cells:
-                    yield number, ()
-                    continue
-                values: list[Any] = [None] * max(column for column, _value in cells)
-                for column, value in cells:
-                    values[column - 1] = value
+                    if column > len(values):  # cells come in order, with gaps left out
+                        values.extend([None] * (column - len(values) - 1))
+                        values.append(value)
+                    else:
+                        values[column - 1] = value
                 yield number, tuple(values)
