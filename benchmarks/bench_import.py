@@ -1,19 +1,24 @@
 """Bulk import of learners: 100,000 generated rows checked and imported, from XLSX and CSV.
 
-Each format runs in a child process of its own on a throw-away database (test_<name>, as
-bench_pages does), so that its peak memory is its own. Memory is the child's peak
+Each run of each format is a child process of its own on a throw-away database
+(test_<name>, as bench_pages does), so that its peak memory is its own; the figures are
+medians over the runs (the machine is small and shared). Memory is the child's peak
 resident set size, Python and Django included (not a tracemalloc count): the kernel's
-VmHWM from /proc/self/status, read once after start-up (migrations, demo regions) and once
-at the end after resetting it through /proc/self/clear_refs, so the second figure is the
-import's own peak. (Not
-getrusage's ru_maxrss: Linux carries it over from the parent through fork and exec, and the
-parent has just generated the workbook.) The check and the apply run through the job
-framework exactly as in production (inline, not queued).
+VmHWM from /proc/self/status, reset through /proc/self/clear_refs after start-up
+(migrations, demo regions) so that it is the import's own peak. (Not getrusage's
+ru_maxrss: Linux carries it over from the parent through fork and exec, and the parent has
+just generated the workbook.) A large file is checked by forked worker processes too, so
+the child also samples the proportional set size (PSS) of itself and its workers together,
+which counts the pages a worker still shares with its parent once. CPU seconds are given
+per step for the process, its finished workers and, when PostgreSQL runs on this machine,
+the connection's server process. The check and the apply run through the job framework
+exactly as in production (inline, not queued).
 
     .venv/bin/python benchmarks/run.py bench_import
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<name> \\
         .venv/bin/python benchmarks/run.py bench_import
-    IMPORT_ROWS=20000 .venv/bin/python benchmarks/run.py bench_import   # a quicker run
+    IMPORT_ROWS=20000 IMPORT_RUNS=1 IMPORT_FORMATS=csv ...   # a quicker run
+    IMPORT_BASELINE=/path/to/another/checkout ...   # that code too, run by run, side by side
 """
 
 from __future__ import annotations

@@ -65,6 +65,9 @@ MAX_ROWS = 200_000
 # A 20 MB workbook may inflate a lot; a genuine 200,000-row sheet stays well below this.
 MAX_UNPACKED_BYTES = 400 * 1024 * 1024
 BATCH_SIZE = 1000
+# The apply writes larger batches: each statement, and the checks of references at its end,
+# costs the database something on top of its rows.
+APPLY_BATCH_SIZE = 5000
 # A file of at least this many rows is checked by one process per core (at most this many).
 PARALLEL_FROM_ROWS = 5000
 MAX_CHECKING_PROCESSES = 4
@@ -1028,15 +1031,18 @@ def _plan_lines(learner_import: LearnerImport) -> Iterator[dict[str, Any]]:
             yield json.loads(line)
 
 
-def _plan_batches(learner_import: LearnerImport) -> Iterator[list[dict[str, Any]]]:
+def _plan_batches(
+    learner_import: LearnerImport, size: int | None = None
+) -> Iterator[list[dict[str, Any]]]:
     """The planned rows, a batch at a time: rows of people already held first, then new ones
     (the error rows kept for the error file, at the start of the plan, are left out)."""
+    size = size or BATCH_SIZE
     batch: list[dict[str, Any]] = []
     for line in _plan_lines(learner_import):
         if line["do"] in ("header", "error"):
             continue
         batch.append(line)
-        if len(batch) >= BATCH_SIZE:
+        if len(batch) >= size:
             yield batch
             batch = []
     if batch:
@@ -1459,7 +1465,8 @@ def learner_import_apply(
                     # Check each batch's references as it is written rather than all of
                     # them at the commit, so the progress bar follows the real work.
                     cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            for lines in _read_ahead(_plan_batches(learner_import), writer.prepare):
+            batches = _plan_batches(learner_import, APPLY_BATCH_SIZE)
+            for lines in _read_ahead(batches, writer.prepare):
                 held = [line for line in lines if line["do"] != "new"]
                 holders = _learners_by_hash([line["hash"] for line in held], lock=True)
                 stale.extend(

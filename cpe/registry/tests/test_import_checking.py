@@ -294,6 +294,7 @@ def test_nothing_is_written_when_a_learner_changes_after_the_check(officer):
 
 def test_a_failure_half_way_through_leaves_nothing_written(officer, monkeypatch):
     monkeypatch.setattr(imports, "BATCH_SIZE", 10)
+    monkeypatch.setattr(imports, "APPLY_BATCH_SIZE", 10)
     learner_import = checked(officer, xlsx(rows(35)))
     calls = []
     original = imports._Writer.write
