@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -28,7 +29,10 @@ _ID_CHECK = "10X98765432"  # ISO 7064 MOD 11-2: remainder -> check character
 
 
 def id_check_character(first17: str) -> str:
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _ID_WEIGHTS, strict=True))
+    if len(first17) != len(_ID_WEIGHTS):
+        raise ValueError("An ID number's check character is computed from 17 digits.")
+    # map() rather than a generator: an import computes this for every row.
+    total = sum(map(mul, map(int, first17), _ID_WEIGHTS))
     return _ID_CHECK[total % 11]
 
 
@@ -99,11 +103,13 @@ _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, S, V, Z
 _USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28]
 
 
+_USCC_VALUES = {char: value for value, char in enumerate(_USCC_CHARS)}
+
+
 def uscc_check_character(first17: str) -> str:
-    total = sum(
-        _USCC_CHARS.index(char) * weight
-        for char, weight in zip(first17, _USCC_WEIGHTS, strict=True)
-    )
+    if len(first17) != len(_USCC_WEIGHTS) or not set(first17) <= _USCC_VALUES.keys():
+        raise ValueError("A credit code's check character is computed from 17 of its characters.")
+    total = sum(map(mul, map(_USCC_VALUES.__getitem__, first17), _USCC_WEIGHTS))
     return _USCC_CHARS[(31 - total % 31) % 31]
 
 

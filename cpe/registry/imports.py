@@ -2,10 +2,13 @@
 the officer previews, and applying exactly that plan in one transaction.
 
 Flow: `learner_import_start` stores the upload and queues a check; the check reads the file
-as a stream, validates each row with the registry's own rules (`_clean`), classifies it as
-new / updated / unchanged / error against the database, and writes a *plan* file (ID numbers
-only encrypted and hashed, never in plaintext). `learner_import_confirm` queues the apply,
-which re-verifies every planned row against the database and writes all of it or nothing.
+as a stream, validates each row with the registry's own rules (`_clean`; in forked worker
+processes, one per core, for a large file), classifies it as new / updated / unchanged /
+error against the database, and writes a *plan* file (ID numbers only encrypted and hashed,
+never in plaintext): the error rows as uploaded (encrypted, for the error file), then the
+rows of people already held, then the new people. `learner_import_confirm` queues the apply,
+which re-verifies the held rows under lock, writes the new people (the unique ID-number hash
+refusing anyone collected meanwhile) and commits all of it or nothing.
 The uploaded file and the plan are deleted when the import is applied or abandoned.
 """
 
@@ -16,10 +19,15 @@ import csv
 import gzip
 import io
 import json
+import multiprocessing
+import os
 import re
+import shutil
 import tempfile
 import zipfile
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -32,6 +40,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, connection, models, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -39,7 +48,8 @@ from django.utils.translation import gettext_lazy as _
 from cpe.core.models import AuditEntry, Job
 from cpe.core.services import Actor, audit_record, job_enqueue
 from cpe.regions.models import Region
-from cpe.registry.crypto import encrypt, mask_id_number
+from cpe.registry import import_xlsx
+from cpe.registry.crypto import DecryptionError, decrypt, encrypt, mask_id_number
 from cpe.registry.models import (
     ID_NUMBER_PURPOSE,
     Learner,
@@ -55,6 +65,13 @@ MAX_ROWS = 200_000
 # A 20 MB workbook may inflate a lot; a genuine 200,000-row sheet stays well below this.
 MAX_UNPACKED_BYTES = 400 * 1024 * 1024
 BATCH_SIZE = 1000
+# The apply writes larger batches: each statement, and the checks of references at its end,
+# costs the database something on top of its rows.
+APPLY_BATCH_SIZE = 5000
+# A file of at least this many rows is checked by one process per core (at most this many).
+PARALLEL_FROM_ROWS = 5000
+MAX_CHECKING_PROCESSES = 4
+ERROR_ROW_PURPOSE = "learner_import_error_row"
 IMPORT_CHECK = "registry.import_check"
 IMPORT_APPLY = "registry.import_apply"
 
@@ -224,8 +241,6 @@ class Table:
 
 
 def _xlsx_table(source: IO[bytes]) -> Table:
-    import openpyxl
-
     try:
         with zipfile.ZipFile(source) as archive:
             members = archive.infolist()
@@ -240,18 +255,16 @@ def _xlsx_table(source: IO[bytes]) -> Table:
         raise FileRefused(_("This Excel workbook is damaged and cannot be read.")) from None
     source.seek(0)
     try:
-        workbook = openpyxl.load_workbook(source, read_only=True, data_only=True)
-        sheet = workbook.worksheets[0]
-        estimate = sheet.max_row or 0
+        sheet = import_xlsx.open_worksheet(source)
     except Exception:
         raise FileRefused(_("This Excel workbook is damaged and cannot be read.")) from None
-    # Some programs write a wrong sheet size; read what is really there.
-    sheet.reset_dimensions()
 
     def rows() -> Iterator[tuple[int, tuple[Any, ...]]]:
+        # The sheet's own size is not trusted (some programs write a wrong one): the rows
+        # are read to the end of the sheet, numbered as the spreadsheet shows them.
         number = 0
         try:
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            for number, values in import_xlsx.rows(sheet):
                 yield number, values
         except FileRefused:
             raise
@@ -260,9 +273,9 @@ def _xlsx_table(source: IO[bytes]) -> Table:
                 _("This Excel workbook is damaged after row %(row)s."), row=number
             ) from None
         finally:
-            workbook.close()
+            sheet.archive.close()
 
-    return Table(rows=rows(), estimated_rows=estimate)
+    return Table(rows=rows(), estimated_rows=sheet.dimension_rows)
 
 
 def _csv_table(source: IO[bytes]) -> Table:
@@ -440,13 +453,13 @@ def _details(cells: dict[str, Any]) -> tuple[LearnerDetails, RowErrors]:
     return details, errors
 
 
-def _clean_errors(details: LearnerDetails) -> RowErrors:
+def _clean_errors(details: LearnerDetails, today: date) -> RowErrors:
     """The registry's own messages for a bad row, in each language."""
     errors: RowErrors = {}
     for code in _languages():
         with translation.override(code):
             try:
-                _clean(details)
+                _clean(details, today=today)
             except ValidationError as error:
                 for field_name, texts in error.message_dict.items():
                     errors.setdefault(field_name, {})[code] = list(texts)
@@ -469,14 +482,6 @@ class CheckResult:
         return dict(self.__dict__)
 
 
-@dataclass
-class _Valid:
-    number: int
-    values: dict[str, Any]
-    digest: str
-    id_number: Any  # IdNumber
-
-
 _HOLDER_FIELDS = [
     "pk",
     "id_number_hash",
@@ -492,112 +497,192 @@ def _stamp(value: datetime) -> str:
     return value.isoformat()
 
 
+@dataclass(frozen=True)
+class _RowRules:
+    """What checking a row needs besides the row: small, so it travels with each batch."""
+
+    columns: dict[int, str]
+    today: date
+
+
+# What checking one row gives: ("error", row number, errors) or ("valid", row number, lookup
+# hash, the row's plan line should the person be new, which holds its normalised values).
+CheckedRow = tuple[Any, ...]
+RawRows = list[tuple[int, tuple[Any, ...]]]
+
+
+def _check_rows(rules: _RowRules, rows: RawRows) -> list[CheckedRow]:
+    """The registry's rules applied to a batch of rows, with no database: pure CPU work, so
+    that several processes can share a large file (see `_checked_batches`)."""
+    checked: list[CheckedRow] = []
+    for number, values in rows:
+        cells = {
+            name: values[index] if index < len(values) else None
+            for index, name in rules.columns.items()
+        }
+        details, row_errors = _details(cells)
+        try:
+            cleaned = _clean(details, today=rules.today)
+        except ValidationError:
+            cleaned = None
+            for field_name, texts in _clean_errors(details, rules.today).items():
+                for code, messages in texts.items():
+                    row_errors.setdefault(field_name, {}).setdefault(code, []).extend(messages)
+        if row_errors or cleaned is None:
+            checked.append(("error", number, row_errors))
+            continue
+        id_number = cleaned.pop("id_number")
+        digest = id_number_hash(id_number.value)
+        line = {
+            "row": number,
+            "do": "new",
+            "hash": digest,
+            "encrypted": encrypt(id_number.value, purpose=ID_NUMBER_PURPOSE),
+            "masked": mask_id_number(id_number.value),
+            "birth_date": id_number.birth_date.isoformat(),
+            "gender": id_number.gender,
+            "values": cleaned,
+        }
+        checked.append(("valid", number, digest, _JSON.encode(line)))
+    return checked
+
+
+def _checking_processes(estimated_rows: int) -> int:
+    """How many processes check a file's rows: one per core for a large file, where fork()
+    gives each the parent's settings, keys and translations as they are."""
+    if estimated_rows < PARALLEL_FROM_ROWS or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    with suppress(AttributeError):  # not Linux
+        return min(len(os.sched_getaffinity(0)), MAX_CHECKING_PROCESSES)
+    return min(os.cpu_count() or 1, MAX_CHECKING_PROCESSES)
+
+
+def _checked_batches(
+    rules: _RowRules, batches: Iterator[RawRows], processes: int
+) -> Iterator[tuple[RawRows, list[CheckedRow]]]:
+    """Each batch with its checked rows, in the file's order.
+
+    With more than one process the batches go to a pool of forked workers, a few ahead of
+    the one being recorded, which bounds the memory they take. The workers only compute:
+    they use no database connection (the parent's are inherited and must stay untouched)
+    and end by `os._exit`, so nothing inherited is closed behind the parent's back.
+    """
+    if processes <= 1:
+        for batch in batches:
+            yield batch, _check_rows(rules, batch)
+        return
+    _clean_errors(LearnerDetails("", "", "", "", ""), rules.today)  # load every catalogue once
+    id_number_hash("")  # and the keys, before the workers are forked
+    encrypt("", purpose=ID_NUMBER_PURPOSE)
+    ahead: deque[tuple[RawRows, Any]] = deque()
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        for batch in batches:
+            ahead.append((batch, pool.apply_async(_check_rows, (rules, batch))))
+            if len(ahead) > 2 * processes:
+                done, checked = ahead.popleft()
+                yield done, checked.get()
+        while ahead:
+            done, checked = ahead.popleft()
+            yield done, checked.get()
+
+
 @dataclass
 class _Checker:
-    """Checks one file batch by batch, writing the plan and the error rows as it goes."""
+    """Records a file's checked rows batch by batch: the plan, the error rows and the rows
+    for the error file, which need the database (people already held, duplicates)."""
 
     learner_import: LearnerImport
     columns: dict[int, str]
-    plan: IO[bytes]
+    header: tuple[Any, ...]
+    plan: IO[bytes]  # the lines of people already held, which the apply verifies first
+    new_plan: IO[bytes]  # the lines of new people, which follow them in the plan
+    error_plan: IO[bytes]  # the error rows as uploaded, encrypted, for the error file
     result: CheckResult = field(default_factory=CheckResult)
     seen: dict[str, int] = field(default_factory=dict)  # lookup hash -> first row number
     regions: dict[int, Region] = field(default_factory=dict)
 
-    def check_batch(self, rows: list[tuple[int, tuple[Any, ...]]]) -> None:
-        errors: dict[int, tuple[dict[str, Any], RowErrors]] = {}
-        valid: list[_Valid] = []
-        today = timezone.localdate()
-        for number, values in rows:
-            cells = {
-                name: values[index] if index < len(values) else None
-                for index, name in self.columns.items()
-            }
-            details, row_errors = _details(cells)
-            try:
-                cleaned = _clean(details, today=today)
-            except ValidationError:
-                cleaned = None
-                for field_name, texts in _clean_errors(details).items():
-                    for code, messages in texts.items():
-                        errors_for = row_errors.setdefault(field_name, {}).setdefault(code, [])
-                        errors_for.extend(messages)
-            if row_errors or cleaned is None:
-                errors[number] = (cells, row_errors)
+    def __post_init__(self) -> None:
+        # Without an earlier download's error column: a new one is added.
+        header = [
+            _text(value) if value is not None else None
+            for value in self.header
+            if not _is_error_header(value)
+        ]
+        self.width = len(header)
+        self.error_plan.write(_plan_line({"do": "header", "cells": header}))
+
+    def record(self, rows: RawRows, checked: list[CheckedRow]) -> None:
+        raw = dict(rows)
+        errors: dict[int, RowErrors] = {}
+        valid: list[tuple[int, str, str]] = []
+        for outcome in checked:
+            if outcome[0] == "error":
+                errors[outcome[1]] = outcome[2]
                 continue
-            id_number = cleaned.pop("id_number")
-            digest = id_number_hash(id_number.value)
+            _kind, number, digest, line = outcome
             first = self.seen.get(digest)
             if first is not None:
+                errors[number] = {}
                 _add_error(
-                    row_errors,
+                    errors[number],
                     "id_number",
                     in_each_language(
                         _("The same ID number is already on row %(row)s of this file."),
                         {"row": first},
                     ),
                 )
-                errors[number] = (cells, row_errors)
                 continue
             self.seen[digest] = number
-            valid.append(_Valid(number, cleaned, digest, id_number))
-        self._classify(valid, errors)
-        self._store_errors(errors)
+            valid.append((number, digest, line))
+        named = self._classify(valid, errors)
+        self._store_errors(errors, raw, named)
         self.result.total += len(rows)
 
     def _classify(
-        self, valid: list[_Valid], errors: dict[int, tuple[dict[str, Any], RowErrors]]
-    ) -> None:
+        self, valid: list[tuple[int, str, str]], errors: dict[int, RowErrors]
+    ) -> dict[int, dict[str, Any]]:
+        """Write the plan lines of the valid rows; add the rows of people held elsewhere or
+        inactive to `errors`, returning what their error records show instead of the cells."""
         district = self.learner_import.district
-        holders = {
-            row["id_number_hash"]: row
-            for row in Learner.objects.filter(
-                id_number_hash__in=[row.digest for row in valid]
-            ).values(*_HOLDER_FIELDS)
-        }
+        holders = _learners_by_hash([digest for _number, digest, _line in valid])
         present = set(self.columns.values())
-        lines = []
-        for row in valid:
-            holder = holders.get(row.digest)
+        named: dict[int, dict[str, Any]] = {}
+        new_lines, held_lines = [], []
+        for number, digest, new_line in valid:
+            holder = holders.get(digest)
             if holder is None:
                 self.result.new += 1
-                lines.append(
-                    {
-                        "row": row.number,
-                        "do": "new",
-                        "hash": row.digest,
-                        "encrypted": encrypt(row.id_number.value, purpose=ID_NUMBER_PURPOSE),
-                        "masked": mask_id_number(row.id_number.value),
-                        "birth_date": row.id_number.birth_date.isoformat(),
-                        "gender": row.id_number.gender,
-                        "values": row.values,
-                    }
-                )
+                new_lines.append(new_line)
                 continue
+            values = json.loads(new_line)["values"]
             problem = self._holder_problem(holder, district)
             if problem:
-                cells = {"id_number": holder["id_number_masked"], "name": row.values["name"]}
-                errors[row.number] = (cells, {"id_number": problem})
+                named[number] = {"id_number": holder["id_number_masked"], "name": values["name"]}
+                errors[number] = {"id_number": problem}
                 continue
             changes = {
-                name: [holder[name], row.values[name]]
+                name: [holder[name], values[name]]
                 for name in COMPARED_FIELDS
                 # An optional column left out of the file leaves that field alone.
-                if name in present and holder[name] != row.values[name]
+                if name in present and holder[name] != values[name]
             }
             line = {
-                "row": row.number,
-                "hash": row.digest,
+                "row": number,
+                "hash": digest,
                 "learner": holder["pk"],
                 "stamp": _stamp(holder["updated_at"]),
             }
             if changes:
                 self.result.updated += 1
-                lines.append({**line, "do": "update", "changes": changes})
+                held_lines.append(_JSON.encode({**line, "do": "update", "changes": changes}))
             else:
                 self.result.unchanged += 1
-                lines.append({**line, "do": "same"})
-        for line in lines:
-            self.plan.write(json.dumps(line, ensure_ascii=False).encode() + b"\n")
+                held_lines.append(_JSON.encode({**line, "do": "same"}))
+        # One write per batch: each write to a gzip file costs a compressor call.
+        for out, lines in ((self.new_plan, new_lines), (self.plan, held_lines)):
+            if lines:
+                out.write(("\n".join(lines) + "\n").encode())
+        return named
 
     def _holder_problem(self, holder: dict[str, Any], district: Region) -> dict[str, list[str]]:
         if holder["district_id"] != district.pk:
@@ -625,10 +710,21 @@ class _Checker:
             self.regions[pk] = Region.objects.get(pk=pk)
         return self.regions[pk]
 
-    def _store_errors(self, errors: dict[int, tuple[dict[str, Any], RowErrors]]) -> None:
+    def _cells(self, values: tuple[Any, ...]) -> dict[str, Any]:
+        return {
+            name: values[index] if index < len(values) else None
+            for index, name in self.columns.items()
+        }
+
+    def _store_errors(
+        self, errors: dict[int, RowErrors], raw: dict[int, tuple[Any, ...]], named: dict
+    ) -> None:
         self.result.errors += len(errors)
-        LearnerImportError.objects.bulk_create(
-            [
+        records, sealed_rows = [], []
+        for number, row_errors in sorted(errors.items()):
+            values = raw[number]
+            cells = named.get(number) or self._cells(values)
+            records.append(
                 LearnerImportError(
                     learner_import=self.learner_import,
                     row_number=number,
@@ -636,9 +732,45 @@ class _Checker:
                     name=_text(cells.get("name"))[:60],
                     messages=row_errors,
                 )
-                for number, (cells, row_errors) in sorted(errors.items())
-            ]
+            )
+            # The row as uploaded, so the officer can correct it: it holds the plaintext ID
+            # number, so it is kept only encrypted.
+            width = self.width
+            padded = (*values[:width], *([None] * (width - len(values[:width]))))
+            texts = [_text(value) if value is not None else None for value in padded]
+            sealed = encrypt(json.dumps(texts, ensure_ascii=False), purpose=ERROR_ROW_PURPOSE)
+            sealed_rows.append(_plan_line({"do": "error", "row": number, "cells": sealed}))
+        self.error_plan.write(b"".join(sealed_rows))
+        LearnerImportError.objects.bulk_create(records)
+
+
+# One encoder for every plan line: json.dumps() with options makes a new one per call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
+
+def _plan_line(line: dict[str, Any]) -> bytes:
+    return _JSON.encode(line).encode() + b"\n"
+
+
+def _learners_by_hash(digests: list[str], *, lock: bool = False) -> dict[str, dict[str, Any]]:
+    """The learners holding these lookup hashes, as dicts of `_HOLDER_FIELDS`."""
+    if not digests:
+        return {}
+    if connection.vendor == "postgresql":
+        # One text parameter (hex hashes, split by the server) rather than an IN list of a
+        # thousand placeholders, which the driver would parse again for every batch.
+        learners = Learner.objects.filter(
+            RawSQL(  # noqa: S611 - the table name is the model's own; the hashes are a parameter
+                f"{Learner._meta.db_table}.id_number_hash = ANY(string_to_array(%s, ','))",
+                (",".join(digests),),
+                output_field=models.BooleanField(),
+            )
         )
+    else:
+        learners = Learner.objects.filter(id_number_hash__in=digests)
+    if lock:
+        learners = learners.select_for_update()
+    return {row["id_number_hash"]: row for row in learners.values(*_HOLDER_FIELDS)}
 
 
 def _batches(
@@ -732,15 +864,29 @@ def learner_import_check(*, learner_import: LearnerImport, progress: Progress) -
     LearnerImportError.objects.filter(learner_import=learner_import).delete()
     if learner_import.plan:
         learner_import.plan.delete(save=False)
-    with translation.override(settings.LANGUAGE_CODE), tempfile.TemporaryFile() as spool:
+    with (
+        translation.override(settings.LANGUAGE_CODE),
+        tempfile.TemporaryFile() as spool,
+        tempfile.TemporaryFile() as held_spool,
+        tempfile.TemporaryFile() as new_spool,
+    ):
         try:
             with learner_import.upload.open("rb") as source:
                 sheet = read_sheet(source, learner_import.file_format)
                 progress(0, total=sheet.estimated_rows, message=str(_("Checking the rows")))
-                with gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=1) as plan:
-                    checker = _Checker(learner_import, sheet.columns, plan)
-                    for batch in _batches(sheet.rows, BATCH_SIZE):
-                        checker.check_batch(batch)
+                rules = _RowRules(columns=sheet.columns, today=timezone.localdate())
+                processes = _checking_processes(sheet.estimated_rows)
+                with (
+                    gzip.GzipFile(fileobj=spool, mode="wb", compresslevel=1) as error_plan,
+                    gzip.GzipFile(fileobj=held_spool, mode="wb", compresslevel=1) as plan,
+                    gzip.GzipFile(fileobj=new_spool, mode="wb", compresslevel=1) as new_plan,
+                ):
+                    checker = _Checker(
+                        learner_import, sheet.columns, sheet.header, plan, new_plan, error_plan
+                    )
+                    batches = _batches(sheet.rows, BATCH_SIZE)
+                    for rows, checked in _checked_batches(rules, batches, processes):
+                        checker.record(rows, checked)
                         progress(checker.result.total)
         except FileRefused as refused:
             LearnerImportError.objects.filter(learner_import=learner_import).delete()
@@ -757,6 +903,11 @@ def learner_import_check(*, learner_import: LearnerImport, progress: Progress) -
                 learner_import, LearnerImport.State.REFUSED, message=refused.in_each_language()
             )
             raise refused
+        # The plan: the error rows, the people already held, the new people. Gzip members
+        # one after the other read back as one stream.
+        for part in (held_spool, new_spool):
+            part.seek(0)
+            shutil.copyfileobj(part, spool)
         spool.seek(0)
         learner_import.plan.save("plan", File(spool), save=False)
     result = checker.result
@@ -874,16 +1025,28 @@ class _Stale(Exception):
         self.rows = rows
 
 
-def _plan_batches(learner_import: LearnerImport) -> Iterator[list[dict[str, Any]]]:
+def _plan_lines(learner_import: LearnerImport) -> Iterator[dict[str, Any]]:
     with learner_import.plan.open("rb") as stored, gzip.GzipFile(fileobj=stored) as plan:
-        batch: list[dict[str, Any]] = []
         for line in plan:
-            batch.append(json.loads(line))
-            if len(batch) >= BATCH_SIZE:
-                yield batch
-                batch = []
-        if batch:
+            yield json.loads(line)
+
+
+def _plan_batches(
+    learner_import: LearnerImport, size: int | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """The planned rows, a batch at a time: rows of people already held first, then new ones
+    (the error rows kept for the error file, at the start of the plan, are left out)."""
+    size = size or BATCH_SIZE
+    batch: list[dict[str, Any]] = []
+    for line in _plan_lines(learner_import):
+        if line["do"] in ("header", "error"):
+            continue
+        batch.append(line)
+        if len(batch) >= size:
             yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _still_as_planned(
@@ -900,6 +1063,20 @@ def _still_as_planned(
     return all(holder[name] == old for name, (old, _new) in line.get("changes", {}).items())
 
 
+def _rows_no_longer_as_planned(learner_import: LearnerImport) -> list[int]:
+    """After an apply failed: the planned rows the database no longer agrees with (read only)."""
+    district = learner_import.district
+    stale = []
+    for lines in _plan_batches(learner_import):
+        holders = _learners_by_hash([line["hash"] for line in lines])
+        stale.extend(
+            line["row"]
+            for line in lines
+            if not _still_as_planned(line, holders.get(line["hash"]), district)
+        )
+    return sorted(stale)
+
+
 def _next_ids(model: type[models.Model], count: int) -> list[int]:
     """Reserve `count` primary keys from a PostgreSQL table's own sequence."""
     table, column = model._meta.db_table, model._meta.pk.column
@@ -911,24 +1088,55 @@ def _next_ids(model: type[models.Model], count: int) -> list[int]:
         return [row[0] for row in cursor.fetchall()]
 
 
+# COPY's text format: a tab between fields, a newline after each row, \N for NULL, and these
+# four characters escaped inside a value.
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_COPY_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+
+
+def _copy_text(value: Any) -> str:
+    """One value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    text = value if isinstance(value, str) else str(value)
+    if _COPY_SPECIAL.search(text) is None:
+        return text
+    return _COPY_SPECIAL.sub(lambda match: _COPY_ESCAPES[match.group()], text)
+
+
+def _copy(model: type[models.Model], fields: list[str], lines: list[str]) -> None:
+    """PostgreSQL: rows already in COPY's text format, one statement for all of them.
+
+    Written here rather than through psycopg's write_row, which adapts every value of every
+    row by its type; an import's rows are a few shapes known in advance.
+    """
+    if not lines:
+        return
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+    copy_sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    # The driver's own cursor: Django's wrapper would not turn its errors into IntegrityError.
+    with (
+        connection.cursor() as cursor,
+        connection.wrap_database_errors,
+        cursor.cursor.copy(copy_sql) as copy,
+    ):
+        copy.write("".join(lines))
+
+
 def _insert(model: type[models.Model], fields: list[str], rows: list[list[Any]]) -> None:
-    """Multi-row INSERTs of values already in their database form.
+    """Multi-row INSERTs (COPY on PostgreSQL) of values already in their database form.
 
     The ORM's bulk_create prepares every value of every row in Python, which costs more than
     the database does for an import of 100,000 people; here constants are prepared once.
     """
     if not rows:
         return
+    if connection.vendor == "postgresql":
+        _copy(model, fields, ["\t".join(map(_copy_text, row)) + "\n" for row in rows])
+        return
     quote = connection.ops.quote_name
     columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
-    if connection.vendor == "postgresql":
-        # COPY: no SQL text of 15,000 placeholders for the driver to parse per statement.
-        with connection.cursor() as cursor:
-            copy_sql = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
-            with cursor.cursor.copy(copy_sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        return
     placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
     per_statement = min(1000, (connection.features.max_query_params or 65535) // len(fields))
     with connection.cursor() as cursor:
@@ -977,6 +1185,38 @@ _AUDIT_INSERT = [
 ]
 
 
+class _Batch(list):
+    """Planned lines, with the COPY text of their new people when it was made ahead."""
+
+    copy_text: tuple[list[str], list[str]] | None = None
+
+
+def _read_ahead(
+    batches: Iterator[list[dict[str, Any]]], prepare: Callable[[list[dict[str, Any]]], _Batch]
+) -> Iterator[_Batch]:
+    """Read and prepare the next batch in a thread while the caller writes this one.
+
+    Writing is the database's work, and the driver lets go of the GIL while it waits, so the
+    plan's decompression, parsing and text making run beside it instead of between batches.
+    The thread touches no database connection.
+    """
+
+    def step() -> _Batch | None:
+        lines = next(batches, None)
+        return None if lines is None else prepare(lines)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-apply") as pool:
+        try:
+            future = pool.submit(step)
+            while (batch := future.result()) is not None:
+                future = pool.submit(step)
+                yield batch
+        finally:
+            future.cancel()
+            pool.shutdown(wait=True)
+            batches.close()  # type: ignore[attr-defined]
+
+
 @dataclass
 class _Writer:
     """Writes one batch of planned rows: learners, their status history and audit entries."""
@@ -995,6 +1235,28 @@ class _Writer:
         self.ip_db = AuditEntry._meta.get_field("ip").get_db_prep_save(self.actor.ip, connection)
         self.changes_field = AuditEntry._meta.get_field("changes")
         self.user_id = self.actor.user.pk if self.actor.user is not None else None
+        self.copies = connection.vendor == "postgresql"
+        if self.copies:
+            # What every new row of each table shares, in COPY's text format, made once.
+            district = self.learner_import.district
+            now, user = self.now.isoformat(), _copy_text(self.user_id)
+            status = Learner.Status.COLLECTED.value
+            self.learner_tail = f"\t{district.pk}\t{status}\t{now}\t{now}\n"
+            self.status_tail = (
+                f"\t\t{status}\t{district.pk}\t{_copy_text(self.reason)}\t{user}\t{now}\n"
+            )
+            self.audit_head = "\t".join(
+                [
+                    now,
+                    user,
+                    _copy_text(self.actor.label[:150]),
+                    "learner.collect",
+                    Learner._meta.label_lower,
+                    "",
+                ]
+            )
+            self.audit_tail = f"\t{_copy_text(self.reason)}\t{_copy_text(self.ip_db)}\n"
+            self.region_path = _copy_text(district.path)
 
     def _audit_row(self, action: str, learner_id: int, label: str, changes: dict) -> list[Any]:
         return [
@@ -1006,75 +1268,24 @@ class _Writer:
             str(learner_id),
             label[:200],
             self.learner_import.district.path,
-            self.changes_field.get_db_prep_save(changes, connection),
+            self._changes(changes),
             self.reason,
             self.ip_db,
         ]
 
+    def _changes(self, changes: dict) -> Any:
+        if self.copies:
+            return json.dumps(changes, ensure_ascii=False)
+        return self.changes_field.get_db_prep_save(changes, connection)
+
     def write(self, lines: list[dict[str, Any]], holders: dict[str, dict[str, Any]]) -> None:
-        district = self.learner_import.district
-        status = Learner.Status.COLLECTED
         new = [line for line in lines if line["do"] == "new"]
         audits: list[list[Any]] = []
         if new:
-            adapt_date = connection.ops.adapt_datefield_value
-            learner_rows = [
-                [
-                    line["encrypted"],
-                    line["hash"],
-                    line["masked"],
-                    adapt_date(date.fromisoformat(line["birth_date"])),
-                    line["gender"],
-                    *(line["values"][name] for name in COMPARED_FIELDS),
-                    district.pk,
-                    status,
-                    self.now_db,
-                    self.now_db,
-                ]
-                for line in new
-            ]
-            if connection.vendor == "postgresql":
-                # Take the ids from the sequence first, so the rows go in with them and
-                # need not be looked up again by their hashes.
-                pks = _next_ids(Learner, len(new))
-                _insert(
-                    Learner,
-                    ["id", *_LEARNER_INSERT],
-                    [[pk, *row] for pk, row in zip(pks, learner_rows, strict=True)],
-                )
-                ids = {line["hash"]: pk for line, pk in zip(new, pks, strict=True)}
+            if self.copies:
+                self._copy_new(new, lines if isinstance(lines, _Batch) else _Batch(lines))
             else:
-                _insert(Learner, _LEARNER_INSERT, learner_rows)
-                ids = dict(
-                    Learner.objects.filter(id_number_hash__in=[line["hash"] for line in new])
-                    .values_list("id_number_hash", "pk")
-                    .iterator()
-                )
-            _insert(
-                LearnerStatusChange,
-                _STATUS_INSERT,
-                [
-                    [
-                        ids[line["hash"]],
-                        "",
-                        status,
-                        district.pk,
-                        self.reason,
-                        self.user_id,
-                        self.now_db,
-                    ]
-                    for line in new
-                ],
-            )
-            audits.extend(
-                self._audit_row(
-                    "learner.collect",
-                    ids[line["hash"]],
-                    f"{line['values']['name']} {line['masked']}",
-                    {"after": self._snapshot(line["masked"], line["values"])},
-                )
-                for line in new
-            )
+                audits.extend(self._insert_new(new))
         changed = []
         for line in lines:
             if line["do"] != "update":
@@ -1104,6 +1315,105 @@ class _Writer:
         self.created += len(new)
         self.updated += len(changed)
 
+    def prepare(self, lines: list[dict[str, Any]]) -> _Batch:
+        """The COPY text of a batch's new people, all but their ids. Pure Python, so the
+        apply runs it in a thread one batch ahead while the database writes the last one."""
+        batch = _Batch(lines)
+        if not self.copies:
+            return batch
+        learners, audits = [], []
+        snapshot, changes_text = self._snapshot, self._changes
+        learner_tail, region = self.learner_tail, f"\t{self.region_path}\t"
+        for line in batch:
+            if line["do"] != "new":
+                continue
+            values = line["values"]
+            masked = line["masked"]
+            # The hash, cipher text, masked number, date and gender come from the check in
+            # forms that need no escaping; the person's values may hold any character.
+            fields = [
+                line["encrypted"],
+                line["hash"],
+                masked,
+                line["birth_date"],
+                line["gender"],
+                *[_copy_text(values[name]) for name in COMPARED_FIELDS],
+            ]
+            learners.append("\t".join(fields) + learner_tail)
+            label = _copy_text(f"{values['name']} {masked}"[:200])
+            changes = _copy_text(changes_text({"after": snapshot(masked, values)}))
+            audits.append(f"{label}{region}{changes}{self.audit_tail}")
+        batch.copy_text = (learners, audits)
+        return batch
+
+    def _copy_new(self, new: list[dict[str, Any]], batch: _Batch) -> None:
+        """PostgreSQL: the new learners, their first status and their audit entries by COPY,
+        with ids taken from the sequence first so that nothing need be read back."""
+        if batch.copy_text is None:
+            batch = self.prepare(batch)
+        learners, audits = batch.copy_text  # type: ignore[misc]
+        pks = _next_ids(Learner, len(new))
+        _copy(
+            Learner,
+            ["id", *_LEARNER_INSERT],
+            [f"{pk}\t{rest}" for pk, rest in zip(pks, learners, strict=True)],
+        )
+        _copy(LearnerStatusChange, _STATUS_INSERT, [f"{pk}{self.status_tail}" for pk in pks])
+        head = self.audit_head
+        _copy(
+            AuditEntry,
+            _AUDIT_INSERT,
+            [f"{head}{pk}\t{rest}" for pk, rest in zip(pks, audits, strict=True)],
+        )
+
+    def _insert_new(self, new: list[dict[str, Any]]) -> list[list[Any]]:
+        """Other databases: insert the new learners, read their ids back by hash, then their
+        first status; returns their audit rows."""
+        district = self.learner_import.district
+        status = Learner.Status.COLLECTED
+        adapt_date = connection.ops.adapt_datefield_value
+        _insert(
+            Learner,
+            _LEARNER_INSERT,
+            [
+                [
+                    line["encrypted"],
+                    line["hash"],
+                    line["masked"],
+                    adapt_date(date.fromisoformat(line["birth_date"])),
+                    line["gender"],
+                    *(line["values"][name] for name in COMPARED_FIELDS),
+                    district.pk,
+                    status,
+                    self.now_db,
+                    self.now_db,
+                ]
+                for line in new
+            ],
+        )
+        ids = dict(
+            Learner.objects.filter(id_number_hash__in=[line["hash"] for line in new])
+            .values_list("id_number_hash", "pk")
+            .iterator()
+        )
+        _insert(
+            LearnerStatusChange,
+            _STATUS_INSERT,
+            [
+                [ids[line["hash"]], "", status, district.pk, self.reason, self.user_id, self.now_db]
+                for line in new
+            ],
+        )
+        return [
+            self._audit_row(
+                "learner.collect",
+                ids[line["hash"]],
+                f"{line['values']['name']} {line['masked']}",
+                {"after": self._snapshot(line["masked"], line["values"])},
+            )
+            for line in new
+        ]
+
     def _snapshot(self, masked: str, values: dict[str, Any]) -> dict[str, Any]:
         # The same shape as `snapshot(learner, LEARNER_AUDIT_FIELDS)` in the collect service.
         return {
@@ -1127,9 +1437,11 @@ def learner_import_apply(
 ) -> ApplyResult:
     """Write exactly the checked plan, in one transaction, or nothing.
 
-    Every planned row is verified against the database first (with the rows locked on
-    PostgreSQL): a person collected meanwhile, or a record changed since the check, makes
-    the whole import stop with the rows named, and the officer checks the file again.
+    The rows of people already held are verified against the database first, with their
+    records locked: one changed since the check makes the whole import stop with the rows
+    named, and the officer checks the file again. New people are written without looking
+    them up again: the unique ID-number hash refuses anyone collected meanwhile, the
+    transaction is rolled back and the rows concerned are then looked for and named.
     """
     learner_import = LearnerImport.objects.select_related("district").get(pk=learner_import.pk)
     if learner_import.state != LearnerImport.State.APPLYING:
@@ -1148,20 +1460,25 @@ def learner_import_apply(
     stale: list[int] = []
     try:
         with transaction.atomic():
-            for lines in _plan_batches(learner_import):
-                holders = {
-                    row["id_number_hash"]: row
-                    for row in Learner.objects.select_for_update()
-                    .filter(id_number_hash__in=[line["hash"] for line in lines])
-                    .values(*_HOLDER_FIELDS)
-                }
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    # Check each batch's references as it is written rather than all of
+                    # them at the commit, so the progress bar follows the real work.
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            batches = _plan_batches(learner_import, APPLY_BATCH_SIZE)
+            for lines in _read_ahead(batches, writer.prepare):
+                held = [line for line in lines if line["do"] != "new"]
+                holders = _learners_by_hash([line["hash"] for line in held], lock=True)
                 stale.extend(
                     line["row"]
-                    for line in lines
+                    for line in held
                     if not _still_as_planned(line, holders.get(line["hash"]), district)
                 )
-                if not stale:  # after the first difference only look for more, write nothing
-                    writer.write(lines, holders)
+                if stale:
+                    if not held:
+                        break  # only new people follow: they are looked for after the rollback
+                    continue  # after the first difference only look for more, write nothing
+                writer.write(lines, holders)
                 done += len(lines)
                 progress(done)
             if stale:
@@ -1187,25 +1504,25 @@ def learner_import_apply(
                     "errors": learner_import.error_count,
                 },
             )
-    except _Stale as refused:
-        message = in_each_language(
-            _(
-                "Nothing was imported: since the check, records of %(count)s rows changed "
-                "(rows %(rows)s). Check the file again."
-            ),
-            {"count": len(refused.rows), "rows": _row_list(refused.rows)},
-        )
-        _set_state(learner_import, LearnerImport.State.STALE, message=message)
-        return ApplyResult(applied=False, stale_rows=refused.rows)
-    except IntegrityError:
-        message = in_each_language(
-            _(
-                "Nothing was imported: someone collected one of these people while the import "
-                "ran. Check the file again."
+    except (_Stale, IntegrityError):
+        rows = sorted(set(stale) | set(_rows_no_longer_as_planned(learner_import)))
+        if rows:
+            message = in_each_language(
+                _(
+                    "Nothing was imported: since the check, records of %(count)s rows changed "
+                    "(rows %(rows)s). Check the file again."
+                ),
+                {"count": len(rows), "rows": _row_list(rows)},
             )
-        )
+        else:  # a collection that clashed with this import and was then rolled back
+            message = in_each_language(
+                _(
+                    "Nothing was imported: someone collected one of these people while the "
+                    "import ran. Check the file again."
+                )
+            )
         _set_state(learner_import, LearnerImport.State.STALE, message=message)
-        return ApplyResult(applied=False)
+        return ApplyResult(applied=False, stale_rows=rows)
     return ApplyResult(applied=True, created=writer.created, updated=writer.updated)
 
 
@@ -1272,8 +1589,8 @@ def template_csv() -> bytes:
 def error_rows_xlsx(learner_import: LearnerImport) -> bytes:
     """The rows with errors, as they were uploaded, with an extra column naming every error.
 
-    Built from the uploaded file on each download, so that no copy of the plaintext ID
-    numbers is ever stored on the server.
+    The check keeps those rows in the plan, encrypted, so a download reads only them; an
+    import checked before it did so reads them from the uploaded file again.
     """
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
@@ -1285,7 +1602,7 @@ def error_rows_xlsx(learner_import: LearnerImport) -> bytes:
     workbook = openpyxl.Workbook(write_only=True)
     sheet = workbook.create_sheet("错误行")
 
-    def text_row(values: tuple[Any, ...], reason: str) -> list[WriteOnlyCell]:
+    def text_row(values: tuple[Any, ...] | list[Any], reason: str) -> list[WriteOnlyCell]:
         cells = []
         for value in (*values, reason):
             cell = WriteOnlyCell(sheet, value=_text(value) if value is not None else None)
@@ -1293,18 +1610,51 @@ def error_rows_xlsx(learner_import: LearnerImport) -> bytes:
             cells.append(cell)
         return cells
 
-    with learner_import.upload.open("rb") as source:
-        sheet_rows = read_sheet(source, learner_import.file_format)
-        header = tuple(v for v in sheet_rows.header if not _is_error_header(v))
+    stored = _stored_error_rows(learner_import)
+    if stored is not None:
+        header, error_rows = stored
         sheet.append(text_row(header, str(_("Errors"))))
-        width = len(header)
-        for number, values in sheet_rows.rows:
+        for number, cells in error_rows:
             if number in reasons:
-                padded = (*values[:width], *([None] * (width - len(values[:width]))))
-                sheet.append(text_row(padded, reasons[number]))
+                sheet.append(text_row(cells, reasons[number]))
+    else:
+        with learner_import.upload.open("rb") as source:
+            sheet_rows = read_sheet(source, learner_import.file_format)
+            header = [v for v in sheet_rows.header if not _is_error_header(v)]
+            sheet.append(text_row(header, str(_("Errors"))))
+            width = len(header)
+            for number, values in sheet_rows.rows:
+                if number in reasons:
+                    padded = (*values[:width], *([None] * (width - len(values[:width]))))
+                    sheet.append(text_row(padded, reasons[number]))
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+def _stored_error_rows(
+    learner_import: LearnerImport,
+) -> tuple[list[Any], list[tuple[int, list[Any]]]] | None:
+    """The header and the error rows the check kept at the start of the plan, or None when
+    the plan has none (checked by an earlier version) or they no longer decrypt."""
+    if not learner_import.plan:
+        return None
+    lines = _plan_lines(learner_import)
+    try:
+        first = next(lines, None)
+        if first is None or first["do"] != "header":
+            return None
+        error_rows = []
+        for line in lines:
+            if line["do"] != "error":
+                break
+            cells = json.loads(decrypt(line["cells"], purpose=ERROR_ROW_PURPOSE))
+            error_rows.append((line["row"], cells))
+    except DecryptionError:
+        return None
+    finally:
+        lines.close()
+    return first["cells"], error_rows
 
 
 def _is_error_header(value: Any) -> bool:

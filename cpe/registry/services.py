@@ -49,6 +49,10 @@ LEARNER_AUDIT_FIELDS = [
 ]
 
 
+# Computed once: an enum's `values` is rebuilt on each call, which an import does per row.
+_LEVELS = frozenset(QualificationLevel.values)
+
+
 def id_number_hash(id_number: str) -> str:
     return lookup_hash(id_number, purpose=ID_NUMBER_PURPOSE)
 
@@ -94,7 +98,7 @@ def _clean(details: LearnerDetails, *, today: date | None = None) -> dict[str, o
         errors.setdefault("employer_name", []).append(_("Enter the employer's full name."))
     values["employer_name"] = employer
     level = details.qualification_level
-    if level not in QualificationLevel.values:
+    if level not in _LEVELS:
         errors.setdefault("qualification_level", []).append(_("Choose a qualification level."))
     year = details.qualification_year
     if level != QualificationLevel.NONE:

@@ -294,6 +294,7 @@ def test_nothing_is_written_when_a_learner_changes_after_the_check(officer):
 
 def test_a_failure_half_way_through_leaves_nothing_written(officer, monkeypatch):
     monkeypatch.setattr(imports, "BATCH_SIZE", 10)
+    monkeypatch.setattr(imports, "APPLY_BATCH_SIZE", 10)
     learner_import = checked(officer, xlsx(rows(35)))
     calls = []
     original = imports._Writer.write
@@ -418,3 +419,41 @@ def test_imports_left_unconfirmed_for_a_week_are_abandoned_with_their_files(
     learner_import.refresh_from_db()
     assert learner_import.state == LearnerImport.State.ABANDONED and not learner_import.upload
     assert _stored_files() == []
+
+
+def _outcome(learner_import: LearnerImport) -> tuple:
+    plan = [
+        {key: value for key, value in line.items() if key not in ("encrypted", "cells")}
+        for line in imports._plan_lines(learner_import)
+    ]
+    errors = list(learner_import.row_errors.values_list("row_number", "name", "messages"))
+    counts = (learner_import.new_count, learner_import.unchanged_count, learner_import.error_count)
+    return plan, errors, counts
+
+
+def test_a_large_file_checked_by_several_processes_gives_what_one_process_gives(
+    officer, monkeypatch
+):
+    people, _bad = _thousand_with_ten_bad()
+    people.append(list(people[5]))  # the same person twice, across the batches
+    content = csv_bytes(people)
+    monkeypatch.setattr(imports, "BATCH_SIZE", 100)
+    alone = checked(officer, content, "people.csv")
+    monkeypatch.setattr(imports, "PARALLEL_FROM_ROWS", 0)
+    monkeypatch.setattr(imports, "MAX_CHECKING_PROCESSES", 2)
+    monkeypatch.setattr(imports.os, "sched_getaffinity", lambda pid: {0, 1})
+    shared = checked(officer, content, "people.csv")
+    assert _outcome(shared) == _outcome(alone)
+    assert shared.error_count == 11 and shared.new_count == 990
+    applied(officer, shared)
+    assert Learner.objects.count() == 990
+
+
+def test_the_error_file_comes_from_the_rows_kept_at_the_check_not_the_upload(officer):
+    people, bad_rows = _thousand_with_ten_bad()
+    learner_import = checked(officer, xlsx(people))
+    learner_import.upload.storage.delete(learner_import.upload.name)  # not read again
+    sheet = read_sheet(io.BytesIO(error_rows_xlsx(learner_import)), "xlsx")
+    data = list(sheet.rows)
+    assert [number for number, _values in data] == list(range(2, 12))
+    assert data[0][1][0] == people[min(bad_rows) - 2][0]

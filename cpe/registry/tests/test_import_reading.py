@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import date, datetime, time, timedelta
 
 import openpyxl
 import pytest
 from django.utils import translation
 
-from cpe.registry import imports
+from cpe.registry import import_xlsx, imports
 from cpe.registry.import_forms import LearnerImportUploadForm
 from cpe.registry.import_samples import HEADERS_EN, HEADERS_ZH
 from cpe.registry.imports import FileRefused, inspect_upload, read_sheet
@@ -170,3 +171,56 @@ def test_the_csv_template_is_utf8_with_bom_and_reads_back():
     content = imports.template_csv()
     assert content.startswith("\ufeff身份证号,姓名".encode())
     assert len(read_sheet(io.BytesIO(content), "csv").columns) == 8
+
+
+def _openpyxl_rows(content: bytes) -> list[tuple]:
+    workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    sheet = workbook.worksheets[0]
+    sheet.reset_dimensions()
+    return [
+        (number, tuple(values))
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
+        if values
+    ]
+
+
+def _fast_rows(content: bytes) -> list[tuple]:
+    sheet = import_xlsx.open_worksheet(io.BytesIO(content))
+    return [(number, values) for number, values in import_xlsx.rows(sheet) if values]
+
+
+def test_the_fast_xlsx_reader_gives_the_values_openpyxl_gives_for_every_kind_of_cell():
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["身份证号", "姓名", 1, 2.5, True, None, date(2020, 1, 2), datetime(2021, 3, 4)])
+    sheet.append([])
+    sheet.append([None, None, "only C"])
+    sheet["A5"], sheet["B5"], sheet["C5"] = "=1+2", 1e20, -3
+    sheet["D5"], sheet["E5"] = "a&b<c>\"'", "  spaced  "
+    sheet["A6"] = CellRichText(["plain ", TextBlock(InlineFont(b=True), "bold"), " tail"])
+    sheet["B6"], sheet["C6"], sheet["D6"] = time(13, 30), timedelta(hours=30), False
+    sheet["H9"], sheet["A10"], sheet["B10"] = "far", "x005F_y", ""
+    sheet.append(["after", "a", "gap"])
+    out = io.BytesIO()
+    workbook.save(out)  # shared strings, as Excel writes them
+    assert _fast_rows(out.getvalue()) == _openpyxl_rows(out.getvalue())
+    inline = xlsx(rows(50))  # inline strings, as the import samples write them
+    assert _fast_rows(inline) == _openpyxl_rows(inline)
+
+
+def test_an_xlsx_part_that_declares_entities_is_refused():
+    content = xlsx(PEOPLE)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w") as target:
+        for member in source.infolist():
+            data = source.read(member)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(
+                    b"<worksheet", b'<!DOCTYPE w [<!ENTITY a "aaaaaaaaaa">]><worksheet', 1
+                )
+            target.writestr(member, data)
+    with translation.override("en"), pytest.raises(FileRefused, match="damaged"):
+        list(read_sheet(io.BytesIO(out.getvalue()), "xlsx").rows)
