@@ -95,10 +95,13 @@ class HeartbeatIn:
 
 @dataclass(frozen=True)
 class HeartbeatResult:
+    """The server's answer to one heartbeat: what it credited and where the lesson stands."""
+
     verdict: str
     credited_ms: int
-    progress: LessonProgress
-    session: StudySession
+    verified_ms: int
+    furthest_ms: int
+    completed: bool
     stop: str | None = None
     attention_question: str | None = None
     stop_message: str = ""
@@ -264,22 +267,105 @@ def _validate(beat: HeartbeatIn) -> None:
         )
 
 
+@dataclass
+class StudyState:
+    """What judging a heartbeat needs to know of its session and lesson progress, wherever
+    it is kept (the database, or the heartbeat buffer in Redis)."""
+
+    state: str
+    last_seq: int
+    last_at: datetime
+    last_position_ms: int
+    furthest_ms: int
+    verified_ms: int
+    completed: bool
+    duration_ms: int
+    is_video: bool
+    rules: Rules
+    attention_due_at: datetime | None
+    attention_asked: bool
+    allowed_on: str
+
+    @classmethod
+    def of(cls, session: StudySession) -> StudyState:
+        progress, lesson = session.progress, session.lesson
+        return cls(
+            state=session.state,
+            last_seq=session.last_seq,
+            last_at=session.last_heartbeat_at or session.started_at,
+            last_position_ms=session.last_position_ms,
+            furthest_ms=progress.furthest_ms,
+            verified_ms=progress.verified_ms,
+            completed=progress.completed_at is not None,
+            duration_ms=lesson.duration_seconds * 1000,
+            is_video=lesson.is_video,
+            rules=Rules.from_session(session),
+            attention_due_at=session.attention_due_at,
+            attention_asked=session.attention_asked_at is not None,
+            allowed_on=str((session.rules or {}).get("allowed_on", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What one heartbeat earns: the verdict, the credited time, the new furthest point, and
+    whether an attention check falls due with it."""
+
+    verdict: str
+    credited_ms: int
+    furthest_ms: int
+    ask_attention: bool = False
+
+
+def heartbeat_judge(state: StudyState, beat: HeartbeatIn, now: datetime) -> Judgement:
+    """The study-time rule, in one place for every way a heartbeat is kept."""
+    if state.state != StudySession.State.ACTIVE:
+        verdict = (
+            Verdict.TAKEN_OVER if state.state == StudySession.State.TAKEN_OVER else Verdict.ENDED
+        )
+        return Judgement(verdict, 0, state.furthest_ms)
+    if beat.seq <= state.last_seq:
+        return Judgement(Verdict.REPLAY, 0, state.furthest_ms)
+    rules = state.rules
+    real_elapsed_ms = _ms(now - state.last_at)
+    creditable_ms = min(real_elapsed_ms, GAP_INTERVALS * rules.heartbeat_seconds * 1000)
+    ask_now = False
+    due = state.attention_due_at
+    if not state.attention_asked and due is not None and now >= due:
+        # Time up to the check counts; from then on nothing until it is answered.
+        creditable_ms = min(creditable_ms, _ms(due - state.last_at))
+        ask_now = True
+    if state.attention_asked:
+        return Judgement(Verdict.ATTENTION_PENDING, 0, state.furthest_ms)
+    if state.is_video:
+        verdict, credited, furthest = _video_credit(
+            beat=beat,
+            rules=rules,
+            start=state.last_position_ms,
+            furthest=state.furthest_ms,
+            duration_ms=state.duration_ms,
+            real_elapsed_ms=real_elapsed_ms,
+            creditable_ms=creditable_ms,
+        )
+        return Judgement(verdict, credited, furthest, ask_now)
+    verdict, credited = _reading_credit(beat=beat, creditable_ms=creditable_ms)
+    return Judgement(verdict, credited, state.furthest_ms, ask_now)
+
+
 def _video_credit(
     *,
     beat: HeartbeatIn,
     rules: Rules,
-    session: StudySession,
-    progress: LessonProgress,
+    start: int,
+    furthest: int,
     duration_ms: int,
     real_elapsed_ms: int,
     creditable_ms: int,
 ) -> tuple[str, int, int]:
-    """(verdict, credited ms, new furthest ms) for one video heartbeat."""
-    start = session.last_position_ms
+    """(verdict, credited ms, new furthest ms) for one video heartbeat that began at `start`."""
     reported = round(beat.position * 1000)
     end = min(reported, duration_ms)
     advanced = end - start
-    furthest = progress.furthest_ms
     if beat.state == "paused":
         return Verdict.PAUSED, 0, furthest
     if Decimal(str(beat.rate)) > rules.max_rate:
@@ -303,14 +389,25 @@ def _reading_credit(*, beat: HeartbeatIn, creditable_ms: int) -> tuple[str, int]
     return Verdict.CREDITED, creditable_ms
 
 
-def lesson_is_complete(progress: LessonProgress, lesson: Lesson, completion_percent: int) -> bool:
+def completion_reached(
+    *, verified_ms: int, furthest_ms: int, duration_ms: int, is_video: bool, percent: int
+) -> bool:
     """A video: verified time and verified reach both at the region's share of its length.
     Reading: its whole minimum time, with the page visible."""
-    duration_ms = lesson.duration_seconds * 1000
-    if not lesson.is_video:
-        return progress.verified_ms >= duration_ms
-    needed = duration_ms * completion_percent // 100
-    return progress.verified_ms >= needed and progress.furthest_ms >= needed
+    if not is_video:
+        return verified_ms >= duration_ms
+    needed = duration_ms * percent // 100
+    return verified_ms >= needed and furthest_ms >= needed
+
+
+def lesson_is_complete(progress: LessonProgress, lesson: Lesson, completion_percent: int) -> bool:
+    return completion_reached(
+        verified_ms=progress.verified_ms,
+        furthest_ms=progress.furthest_ms,
+        duration_ms=lesson.duration_seconds * 1000,
+        is_video=lesson.is_video,
+        percent=completion_percent,
+    )
 
 
 def _complete_lesson(
@@ -499,8 +596,8 @@ def _heartbeat_apply(
 ) -> HeartbeatResult:
     progress = session.progress
     lesson = session.lesson
-    rules = Rules.from_session(session)
     position_ms = round(beat.position * 1000)
+    judged = heartbeat_judge(StudyState.of(session), beat, now)
 
     def keep(verdict: str, credited: int = 0) -> None:
         _insert(
@@ -516,42 +613,24 @@ def _heartbeat_apply(
             )
         )
 
-    if session.state != StudySession.State.ACTIVE:
-        verdict = (
-            Verdict.TAKEN_OVER if session.state == StudySession.State.TAKEN_OVER else Verdict.ENDED
+    def answer(verdict: str, credited: int = 0, **extra: Any) -> HeartbeatResult:
+        return HeartbeatResult(
+            verdict,
+            credited,
+            verified_ms=progress.verified_ms,
+            furthest_ms=progress.furthest_ms,
+            completed=progress.completed_at is not None,
+            **extra,
         )
-        keep(verdict)
-        return HeartbeatResult(verdict, 0, progress, session, stop=session.state)
-    if beat.seq <= session.last_seq:
+
+    if judged.verdict in (Verdict.TAKEN_OVER, Verdict.ENDED):
+        keep(judged.verdict)
+        return answer(judged.verdict, stop=session.state)
+    if judged.verdict == Verdict.REPLAY:
         keep(Verdict.REPLAY)
-        return HeartbeatResult(Verdict.REPLAY, 0, progress, session)
-
-    last_at = session.last_heartbeat_at or session.started_at
-    real_elapsed_ms = _ms(now - last_at)
-    creditable_ms = min(real_elapsed_ms, GAP_INTERVALS * rules.heartbeat_seconds * 1000)
-    ask_now = False
-    due = session.attention_due_at
-    if session.attention_asked_at is None and due is not None and now >= due:
-        # Time up to the check counts; from then on nothing until it is answered.
-        creditable_ms = min(creditable_ms, _ms(due - last_at))
-        ask_now = True
-
+        return answer(Verdict.REPLAY)
+    verdict, credited, furthest = judged.verdict, judged.credited_ms, judged.furthest_ms
     duration_ms = lesson.duration_seconds * 1000
-    furthest = progress.furthest_ms
-    if session.attention_asked_at is not None:
-        verdict, credited = Verdict.ATTENTION_PENDING, 0
-    elif lesson.is_video:
-        verdict, credited, furthest = _video_credit(
-            beat=beat,
-            rules=rules,
-            session=session,
-            progress=progress,
-            duration_ms=duration_ms,
-            real_elapsed_ms=real_elapsed_ms,
-            creditable_ms=creditable_ms,
-        )
-    else:
-        verdict, credited = _reading_credit(beat=beat, creditable_ms=creditable_ms)
 
     session_fields = ["last_seq", "last_heartbeat_at", "last_position_ms"]
     blocked = ""
@@ -576,11 +655,11 @@ def _heartbeat_apply(
     session.last_heartbeat_at = now
     if lesson.is_video:
         session.last_position_ms = max(0, min(position_ms, duration_ms))
-    if ask_now:
-        question, answer = _attention_question()
+    if judged.ask_attention:
+        question, expected = _attention_question()
         session.attention_asked_at = now
         session.attention_question = question
-        session.attention_answer = answer
+        session.attention_answer = expected
         session_fields += ["attention_asked_at", "attention_question", "attention_answer"]
     _update(session, session_fields)
 
@@ -588,18 +667,39 @@ def _heartbeat_apply(
     progress.furthest_ms = furthest if lesson.is_video else progress.verified_ms
     progress.position_ms = session.last_position_ms
     if progress.completed_at is None and lesson_is_complete(
-        progress, lesson, rules.completion_percent
+        progress, lesson, Rules.from_session(session).completion_percent
     ):
         _complete_lesson(actor=actor, progress=progress, lesson=lesson, now=now)
     progress.updated_at = now
     _update(progress, ["verified_ms", "furthest_ms", "position_ms", "completed_at", "updated_at"])
     keep(verdict, credited)
     if blocked:
-        return HeartbeatResult(
-            verdict, 0, progress, session, stop=Verdict.BLOCKED, stop_message=blocked
-        )
+        return answer(verdict, 0, stop=Verdict.BLOCKED, stop_message=blocked)
     question = session.attention_question if session.attention_asked_at else None
-    return HeartbeatResult(verdict, credited, progress, session, attention_question=question)
+    return answer(verdict, credited, attention_question=question)
+
+
+def stop_message(reason: str) -> str:
+    if reason == StudySession.State.TAKEN_OVER:
+        return _(
+            "This lesson is now playing in another tab or on another device, so it stopped here."
+        )
+    return _("This study session has ended. Start the lesson again to go on.")
+
+
+def heartbeat_answer(result: HeartbeatResult) -> dict[str, Any]:
+    """The heartbeat's answer as the API sends it (the ninja endpoint and the fast path)."""
+    return {
+        "verdict": result.verdict,
+        "credited_seconds": result.credited_ms / 1000,
+        "verified_seconds": result.verified_ms / 1000,
+        "furthest": result.furthest_ms / 1000,
+        "completed": result.completed,
+        "stop": {"reason": result.stop, "message": result.stop_message or stop_message(result.stop)}
+        if result.stop
+        else None,
+        "attention": {"question": result.attention_question} if result.attention_question else None,
+    }
 
 
 def attention_answer(

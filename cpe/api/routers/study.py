@@ -10,19 +10,18 @@ from uuid import UUID
 
 from django.http import HttpRequest
 from django.urls import reverse
-from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
 from cpe.api.auth import require, session_auth
 from cpe.api.errors import error_body
 from cpe.core.capabilities import Capability
 from cpe.core.services import Actor
-from cpe.learning.models import StudySession
 from cpe.learning.selectors import plan_courses_with_progress
 from cpe.learning.study import (
     HeartbeatIn,
     StudyRefused,
     attention_answer,
+    heartbeat_answer,
     heartbeat_record,
     learner_for_user,
     study_session_start,
@@ -124,14 +123,6 @@ def _refused(refused: StudyRefused) -> Status:
     )
 
 
-def stop_message(reason: str) -> str:
-    if reason == StudySession.State.TAKEN_OVER:
-        return _(
-            "This lesson is now playing in another tab or on another device, so it stopped here."
-        )
-    return _("This study session has ended. Start the lesson again to go on.")
-
-
 @router.post("/lessons/{lesson_id}/sessions", response={200: SessionOut, **REFUSALS})
 def session_start(request: HttpRequest, lesson_id: int) -> object:
     """Start playing a lesson of a course in one of your plans. A session playing in another
@@ -186,18 +177,7 @@ def heartbeat(request: HttpRequest, session_id: UUID, payload: HeartbeatBody) ->
         )
     except StudyRefused as refused:
         return _refused(refused)
-    progress = result.progress
-    return {
-        "verdict": result.verdict,
-        "credited_seconds": result.credited_ms / 1000,
-        "verified_seconds": progress.verified_ms / 1000,
-        "furthest": progress.furthest_ms / 1000,
-        "completed": progress.completed_at is not None,
-        "stop": {"reason": result.stop, "message": result.stop_message or stop_message(result.stop)}
-        if result.stop
-        else None,
-        "attention": {"question": result.attention_question} if result.attention_question else None,
-    }
+    return heartbeat_answer(result)
 
 
 @router.post("/sessions/{session_id}/attention", response={200: AttentionResumed, **REFUSALS})
