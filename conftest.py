@@ -56,6 +56,14 @@ def _files_in_tmp(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> No
 
 
 @pytest.fixture(autouse=True)
+def _heartbeats_straight_to_the_database(settings: Any) -> None:
+    # Tests read what a heartbeat changed from the database at once; the heartbeat buffer's
+    # own tests switch it on (cpe/learning/tests/test_heartbeat_buffer.py).
+    settings.HEARTBEAT_BUFFER = False
+    settings.HEARTBEAT_FLUSH_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
 def _clean_cache() -> Iterator[None]:
     cache.clear()
     yield

@@ -222,7 +222,11 @@ def study_session_start(
         attention_minutes=policy.attention_check_minutes if policy.attention_checks_on else 0,
         completion_percent=policy.lesson_completion_percent,
     )
-    with transaction.atomic():
+    # The learner's playing session may be kept in the heartbeat buffer: it is written to the
+    # database and held there while this one takes over.
+    from cpe.learning.heartbeat_buffer import learner_sessions_held  # builds on this module
+
+    with learner_sessions_held(learner.pk), transaction.atomic():
         # One start at a time per learner, so two tabs starting at once cannot both win.
         Learner.objects.select_for_update().filter(pk=learner.pk).values_list("pk").first()
         StudySession.objects.filter(learner=learner, state=StudySession.State.ACTIVE).update(
@@ -247,7 +251,7 @@ def study_session_start(
     )
 
 
-def _validate(beat: HeartbeatIn) -> None:
+def validate_heartbeat(beat: HeartbeatIn) -> None:
     errors: dict[str, list[str]] = {}
     if not isinstance(beat.seq, int) or isinstance(beat.seq, bool) or not 0 <= beat.seq < MAX_SEQ:
         errors["seq"] = [_("The sequence number must be a whole number from 0.")]
@@ -459,7 +463,7 @@ def heartbeat_record(
     that is not the learner's) is refused with nothing changed. Every other heartbeat is
     kept with its verdict, so support can answer "my video doesn't count".
     """
-    _validate(beat)
+    validate_heartbeat(beat)
     if (learner is None) == (user_id is None):
         raise TypeError("heartbeat_record needs a learner or a user_id, not both")
     try:
@@ -706,8 +710,10 @@ def attention_answer(
     *, actor: Actor, learner: Learner, session_id: Any, answer: str, now: datetime | None = None
 ) -> StudySession:
     """Answer the attention check: playing may go on, and the time it waited is not credited."""
+    from cpe.learning.heartbeat_buffer import session_held  # builds on this module
+
     now = now or timezone.now()
-    with transaction.atomic():
+    with session_held(session_id), transaction.atomic():
         session = (
             StudySession.objects.select_for_update().filter(pk=session_id, learner=learner).first()
         )

@@ -4,10 +4,13 @@ catalog built directly (the catalog's own services are another part's), and plan
 from __future__ import annotations
 
 import itertools
+import os
+import uuid
 from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+import redis
 from django.utils import timezone
 
 from cpe.accounts.models import User
@@ -97,3 +100,28 @@ def learner_user(make_learner: Callable[..., Learner]) -> User:
     learner = make_learner()
     assert learner.user is not None
     return learner.user
+
+
+def buffer_redis_url() -> str:
+    """The Redis the heartbeat buffer's tests use (CI's, or a local one)."""
+    return os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+def heartbeat_buffer(settings):
+    """Switch the heartbeat buffer on, with keys of this test's own; skipped without Redis."""
+    url = buffer_redis_url()
+    client = redis.Redis.from_url(url, decode_responses=True)
+    try:
+        client.ping()
+    except redis.RedisError:
+        pytest.skip(f"the heartbeat buffer needs Redis ({url})")
+    prefix = f"test:hb:{uuid.uuid4().hex[:12]}:"
+    settings.REDIS_URL = url
+    settings.HEARTBEAT_BUFFER = True
+    settings.HEARTBEAT_FLUSH_SECONDS = 0
+    settings.HEARTBEAT_BUFFER_PREFIX = prefix
+    yield client
+    keys = list(client.scan_iter(f"{prefix}*"))
+    if keys:
+        client.delete(*keys)

@@ -1,7 +1,9 @@
 """The heartbeat engine: the server alone decides study time, whatever the browser says.
 
 Every forged sequence ends with the same check: no credited time beyond the real time
-that passed on the server's clock.
+that passed on the server's clock. Each test runs twice: heartbeats kept straight in the
+database, and through the Redis heartbeat buffer (flushed after every heartbeat, so the
+database can be read).
 """
 
 from __future__ import annotations
@@ -14,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cpe.core.services import Actor
+from cpe.learning.heartbeat_buffer import heartbeat_accept, heartbeats_flush, session_held
 from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession, YearPlan
 from cpe.learning.study import (
     HeartbeatIn,
     StudyRefused,
     Verdict,
     attention_answer,
-    heartbeat_record,
     study_session_start,
 )
 from cpe.learning.testing import enrol, enrolment, study_course
@@ -40,6 +42,25 @@ def no_attention_checks(regions):
         sequential_years=True,
         attention_check_minutes=0,
     )
+
+
+@pytest.fixture(autouse=True, params=["database", "buffer"])
+def keeping(request):
+    """Where heartbeats are kept: straight in the database, or in the Redis buffer."""
+    if request.param == "buffer":
+        request.getfixturevalue("heartbeat_buffer")
+    return request.param
+
+
+def heartbeat_record(*, actor, learner, session_id, beat, now):
+    """One heartbeat the way the API keeps it (through the buffer when it is on), then the
+    buffer written out so that the test reads the database."""
+    try:
+        return heartbeat_accept(
+            actor=actor, learner_id=learner.pk, session_id=session_id, beat=beat, now=now
+        )
+    finally:
+        heartbeats_flush()
 
 
 @pytest.fixture
@@ -359,7 +380,8 @@ def test_the_year_rules_are_checked_again_when_the_day_changes_and_can_stop_the_
     # Overnight the plan stopped being open for study (here: it waits for payment).
     study.plan.payment = YearPlan.Payment.PENDING
     study.plan.save(update_fields=["payment"])
-    StudySession.objects.filter(pk=session.pk).update(rules={"allowed_on": "2000-01-01"})
+    with session_held(session.pk):  # a change in the database, out of the buffer
+        StudySession.objects.filter(pk=session.pk).update(rules={"allowed_on": "2000-01-01"})
     result = beat(study, session, 2, at=30, position=30)
     assert (result.verdict, result.credited_ms, result.stop) == ("blocked", 0, "blocked")
     assert result.stop_message

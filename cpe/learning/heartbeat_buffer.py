@@ -1,0 +1,608 @@
+"""Heartbeats accepted into Redis and written to the database in batches.
+
+In the year-end rush heartbeats are most of the platform's writes. With a buffer (on when
+Redis is configured; HEARTBEAT_BUFFER=false turns it off) a playing session's state lives
+in Redis while it plays: a heartbeat is judged by the same rule as without the buffer
+(`heartbeat_judge`), its new state is written back with a compare-and-set on a version, and
+the heartbeat is queued. A flusher in every web process (one at a time, by a Redis lock)
+writes the queue and the changed states to the database every HEARTBEAT_FLUSH_SECONDS.
+
+Everything rare goes to the database as before: loading a session, an attention check
+falling due, a lesson completing, the calendar day changing, starting another session,
+answering a check. Those first *settle* the session (write its state to the database and
+drop it from Redis) while holding its lock, so the database is the one truth whenever
+anything other than a plain heartbeat happens.
+
+What a crash can lose: a web process, nothing (Redis holds what it accepted). Redis, the
+heartbeats accepted since the last flush (at most HEARTBEAT_FLUSH_SECONDS, less than one
+heartbeat interval); the learner's next heartbeat is judged from the last flushed state, so
+the lost play is credited again as far as the gap rule allows. The flusher writes absolute
+values guarded by the session's sequence and time, so a stale or repeated flush never moves
+a session back and never credits twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cpe.accounts.models import User
+from cpe.core.services import Actor
+from cpe.learning.models import Heartbeat, LessonProgress, StudySession
+from cpe.learning.services import StudyRefused
+from cpe.learning.study import (
+    HeartbeatIn,
+    HeartbeatResult,
+    Rules,
+    StudyState,
+    Verdict,
+    completion_reached,
+    heartbeat_judge,
+    heartbeat_record,
+    validate_heartbeat,
+)
+from cpe.registry.models import Learner
+
+log = logging.getLogger(__name__)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+LOCK_SECONDS = 10
+LOCK_WAIT_SECONDS = 5
+FLUSH_BATCH = 10_000
+# A session that has not sent a heartbeat for this long is written out and dropped from
+# Redis, so abandoned tabs do not stay in memory.
+IDLE = timedelta(minutes=10)
+CAS_TRIES = 3
+
+
+def buffer_enabled() -> bool:
+    return bool(getattr(settings, "HEARTBEAT_BUFFER", False) and settings.REDIS_URL)
+
+
+@functools.lru_cache(maxsize=4)
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, decode_responses=True, health_check_interval=30)
+
+
+def _redis() -> redis.Redis:
+    return _client(settings.REDIS_URL)
+
+
+def _prefix() -> str:
+    return getattr(settings, "HEARTBEAT_BUFFER_PREFIX", "cpe:hb:")
+
+
+def _state_key(session_id: uuid.UUID | str) -> str:
+    return f"{_prefix()}s:{session_id}"
+
+
+def _lock_key(session_id: uuid.UUID | str) -> str:
+    return f"{_prefix()}lock:{session_id}"
+
+
+def _log_key() -> str:
+    return f"{_prefix()}log"
+
+
+def _dirty_key() -> str:
+    return f"{_prefix()}dirty"
+
+
+def _flush_lock_key() -> str:
+    return f"{_prefix()}flushing"
+
+
+# --- Redis scripts: each runs atomically on the server.
+
+# Write a heartbeat's new state if nobody changed the session since it was read, queue the
+# heartbeat, and mark the session for the flusher (score: the new version).
+_COMMIT = """
+local v = redis.call('HGET', KEYS[1], 'v')
+if v ~= ARGV[1] then return 0 end
+local nv = tonumber(v) + 1
+redis.call('HSET', KEYS[1], 'v', nv, unpack(ARGV, 4))
+redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[3], nv, ARGV[3])
+return nv
+"""
+# Put a session loaded from the database into Redis, unless someone already did.
+_LOAD = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
+return 1
+"""
+# Drop a session from Redis if it is still at the version that was written to the database.
+_DROP = """
+if redis.call('HGET', KEYS[1], 'v') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+if redis.call('ZSCORE', KEYS[2], ARGV[2]) == ARGV[1] then redis.call('ZREM', KEYS[2], ARGV[2]) end
+return 1
+"""
+# After a flush: forget the sessions whose flushed version is still their latest.
+_CLEAN = """
+local n = 0
+for i = 1, #ARGV, 2 do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('ZREM', KEYS[1], ARGV[i]); n = n + 1
+  end
+end
+return n
+"""
+_UNLOCK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+@functools.lru_cache(maxsize=8)
+def _script(client: redis.Redis, source: str) -> Any:
+    return client.register_script(source)
+
+
+def _run(source: str, keys: list[str], args: list[Any]) -> Any:
+    client = _redis()
+    return _script(client, source)(keys=keys, args=args, client=client)
+
+
+# --- The session's state as a Redis hash of strings.
+
+
+def _us(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
+def _moment(us: str | int) -> datetime:
+    return EPOCH + timedelta(microseconds=int(us))
+
+
+def _encode(session: StudySession) -> dict[str, str]:
+    state = StudyState.of(session)
+    rules = state.rules
+    return {
+        "v": "1",
+        "learner": str(session.learner_id),
+        "user": str(session.learner.user_id or ""),
+        "progress": str(session.progress_id),
+        "st": state.state,
+        "seq": str(state.last_seq),
+        "at": str(_us(state.last_at)),
+        "pos": str(state.last_position_ms),
+        "fur": str(state.furthest_ms),
+        "ver": str(state.verified_ms),
+        "done": "1" if state.completed else "0",
+        "dur": str(state.duration_ms),
+        "video": "1" if state.is_video else "0",
+        "hb": str(rules.heartbeat_seconds),
+        "rate": str(rules.max_rate),
+        "att": str(rules.attention_minutes),
+        "pct": str(rules.completion_percent),
+        "day": state.allowed_on,
+        "due": str(_us(state.attention_due_at)) if state.attention_due_at else "",
+        "asked": "1" if state.attention_asked else "0",
+        "q": session.attention_question if state.attention_asked else "",
+    }
+
+
+def _decode(raw: dict[str, str]) -> StudyState:
+    return StudyState(
+        state=raw["st"],
+        last_seq=int(raw["seq"]),
+        last_at=_moment(raw["at"]),
+        last_position_ms=int(raw["pos"]),
+        furthest_ms=int(raw["fur"]),
+        verified_ms=int(raw["ver"]),
+        completed=raw["done"] == "1",
+        duration_ms=int(raw["dur"]),
+        is_video=raw["video"] == "1",
+        rules=Rules(
+            heartbeat_seconds=int(raw["hb"]),
+            max_rate=Decimal(raw["rate"]),
+            attention_minutes=int(raw["att"]),
+            completion_percent=int(raw["pct"]),
+        ),
+        attention_due_at=_moment(raw["due"]) if raw["due"] else None,
+        attention_asked=raw["asked"] == "1",
+        allowed_on=raw["day"],
+    )
+
+
+# --- Locks: held while the database, not Redis, changes a session.
+
+
+@contextlib.contextmanager
+def _locked(session_id: uuid.UUID | str) -> Iterator[None]:
+    client, key, token = _redis(), _lock_key(session_id), secrets.token_hex(8)
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while not client.set(key, token, nx=True, px=LOCK_SECONDS * 1000):
+        if time.monotonic() > deadline:
+            raise StudyRefused(
+                "busy", _("This lesson is busy; the player will try again."), status=409
+            )
+        time.sleep(0.005)
+    try:
+        yield
+    finally:
+        _run(_UNLOCK, [key], [token])
+
+
+def _settle(session_id: uuid.UUID | str) -> None:
+    """Write the session's buffered state to the database and drop it from Redis."""
+    client = _redis()
+    while True:
+        raw = client.hgetall(_state_key(session_id))
+        if not raw:
+            return
+        with transaction.atomic():
+            _write_states([(str(session_id), raw)])
+        if _run(_DROP, [_state_key(session_id), _dirty_key()], [raw["v"], str(session_id)]):
+            return
+
+
+@contextlib.contextmanager
+def session_held(session_id: uuid.UUID | str) -> Iterator[None]:
+    """Hold a session out of the buffer: its state is in the database and no heartbeat
+    changes it until the block ends. A no-op without the buffer."""
+    if not buffer_enabled():
+        yield
+        return
+    with _locked(session_id):
+        _settle(session_id)
+        yield
+
+
+@contextlib.contextmanager
+def learner_sessions_held(learner_id: int) -> Iterator[None]:
+    """Hold every active session of a learner (before starting another, or before changing
+    the learner's lesson progress in the database)."""
+    if not buffer_enabled():
+        yield
+        return
+    active = StudySession.objects.filter(
+        learner_id=learner_id, state=StudySession.State.ACTIVE
+    ).values_list("pk", flat=True)
+    with contextlib.ExitStack() as stack:
+        for session_id in sorted(str(pk) for pk in active):
+            stack.enter_context(session_held(session_id))
+        yield
+
+
+def _load(session_id: uuid.UUID) -> dict[str, str] | None:
+    with _locked(session_id):
+        raw = _redis().hgetall(_state_key(session_id))
+        if raw:
+            return raw
+        session = (
+            StudySession.objects.select_related("progress", "lesson", "learner")
+            .defer("lesson__reading_text")
+            .filter(pk=session_id)
+            .first()
+        )
+        if session is None:
+            return None
+        encoded = _encode(session)
+        flat = [part for pair in encoded.items() for part in pair]
+        _run(_LOAD, [_state_key(session_id)], flat)
+        return encoded
+
+
+# --- A heartbeat.
+
+
+def heartbeat_accept(
+    *,
+    session_id: Any,
+    beat: HeartbeatIn,
+    actor: Actor | None = None,
+    user_id: int | None = None,
+    learner_id: int | None = None,
+    now: datetime | None = None,
+) -> HeartbeatResult:
+    """Record one heartbeat, through the buffer when it is on.
+
+    The caller proves the session is the learner's: by the signed-in user's id, by the
+    learner, or (the fast path) by the session's signed token, giving neither.
+    """
+    validate_heartbeat(beat)
+    try:
+        session_uuid = session_id if isinstance(session_id, uuid.UUID) else uuid.UUID(session_id)
+    except (TypeError, ValueError, AttributeError):
+        raise StudyRefused("not_found", _("There is no such study session."), status=404) from None
+    now = now or timezone.now()
+    if not buffer_enabled():
+        return _through_database(
+            session_uuid, beat, now, actor=actor, user_id=user_id, learner_id=learner_id
+        )
+    flusher_ensure()
+    client = _redis()
+    for _try in range(CAS_TRIES):
+        raw = client.hgetall(_state_key(session_uuid)) or _load(session_uuid)
+        if raw is None:
+            raise StudyRefused("not_found", _("There is no such study session."), status=404)
+        if (user_id is not None and raw["user"] != str(user_id)) or (
+            learner_id is not None and raw["learner"] != str(learner_id)
+        ):
+            raise StudyRefused("not_found", _("There is no such study session."), status=404)
+        outcome = _judge_in_buffer(session_uuid, raw, beat, now)
+        if outcome is not _CHANGED:
+            break
+    if isinstance(outcome, HeartbeatResult):
+        return outcome
+    # Anything the buffer does not keep by itself: the database, with the session held.
+    return _through_database(
+        session_uuid, beat, now, actor=actor, user_id=user_id, learner_id=learner_id
+    )
+
+
+# What _judge_in_buffer answers when the database must decide, or when the session changed
+# between reading and writing it (then it is read again).
+_DATABASE = object()
+_CHANGED = object()
+
+
+def _judge_in_buffer(
+    session_uuid: uuid.UUID, raw: dict[str, str], beat: HeartbeatIn, now: datetime
+) -> HeartbeatResult | object:
+    """The heartbeat kept in Redis, or _DATABASE, or _CHANGED."""
+    state = _decode(raw)
+    judged = heartbeat_judge(state, beat, now)
+    position_ms = round(beat.position * 1000)
+    row = [str(session_uuid), _us(now), beat.seq, position_ms, beat.state, beat.rate]
+    verdict, credited = judged.verdict, judged.credited_ms
+    if verdict in (Verdict.TAKEN_OVER, Verdict.ENDED, Verdict.REPLAY):
+        _redis().rpush(_log_key(), json.dumps([*row, 0, verdict]))
+        return HeartbeatResult(
+            verdict,
+            0,
+            verified_ms=state.verified_ms,
+            furthest_ms=state.furthest_ms,
+            completed=state.completed,
+            stop=state.state if verdict != Verdict.REPLAY else None,
+        )
+    if judged.ask_attention:
+        return _DATABASE
+    if credited and state.allowed_on != timezone.localdate(now).isoformat():
+        return _DATABASE
+    verified = state.verified_ms + credited
+    furthest = judged.furthest_ms if state.is_video else verified
+    if not state.completed and completion_reached(
+        verified_ms=verified,
+        furthest_ms=furthest,
+        duration_ms=state.duration_ms,
+        is_video=state.is_video,
+        percent=state.rules.completion_percent,
+    ):
+        return _DATABASE
+    last_position = max(0, min(position_ms, state.duration_ms)) if state.is_video else 0
+    fields = {
+        "seq": beat.seq,
+        "at": _us(now),
+        "pos": last_position if state.is_video else state.last_position_ms,
+        "ver": verified,
+        "fur": furthest,
+    }
+    flat = [part for pair in fields.items() for part in pair]
+    committed = _run(
+        _COMMIT,
+        [_state_key(session_uuid), _log_key(), _dirty_key()],
+        [raw["v"], json.dumps([*row, credited, verdict]), str(session_uuid), *flat],
+    )
+    if not committed:
+        return _CHANGED
+    return HeartbeatResult(
+        verdict,
+        credited,
+        verified_ms=verified,
+        furthest_ms=furthest,
+        completed=state.completed,
+        attention_question=raw.get("q") or None if state.attention_asked else None,
+    )
+
+
+def _through_database(
+    session_uuid: uuid.UUID,
+    beat: HeartbeatIn,
+    now: datetime,
+    *,
+    actor: Actor | None,
+    user_id: int | None = None,
+    learner_id: int | None = None,
+) -> HeartbeatResult:
+    with session_held(session_uuid):
+        if user_id is not None:
+            return heartbeat_record(
+                actor=actor or Actor(user=User.objects.filter(pk=user_id).first()),
+                user_id=user_id,
+                session_id=session_uuid,
+                beat=beat,
+                now=now,
+            )
+        if learner_id is None:
+            # The fast path: the session's signed token proved it is its learner's.
+            learner_id = (
+                StudySession.objects.filter(pk=session_uuid)
+                .values_list("learner_id", flat=True)
+                .first()
+            )
+        learner = Learner.objects.select_related("user").filter(pk=learner_id).first()
+        if learner is None:
+            raise StudyRefused("not_found", _("There is no such study session."), status=404)
+        return heartbeat_record(
+            actor=actor or Actor(user=learner.user),
+            learner=learner,
+            session_id=session_uuid,
+            beat=beat,
+            now=now,
+        )
+
+
+# --- The flusher.
+
+_SESSION_UPDATE = (
+    f"UPDATE {StudySession._meta.db_table} "  # noqa: S608 (names from the models)
+    "SET last_seq = %s, last_heartbeat_at = %s, last_position_ms = %s "
+    "WHERE id = %s AND last_seq <= %s AND last_heartbeat_at <= %s"
+)
+# The progress is written only when its session was (or already is) at this state, so an
+# older snapshot never overwrites what the database path wrote since.
+_PROGRESS_UPDATE = (
+    f"UPDATE {LessonProgress._meta.db_table} "  # noqa: S608 (names from the models)
+    "SET verified_ms = %s, furthest_ms = %s, position_ms = %s, updated_at = %s "
+    "WHERE id = %s AND verified_ms <= %s AND EXISTS ("
+    f"SELECT 1 FROM {StudySession._meta.db_table} s "
+    "WHERE s.id = %s AND s.last_seq = %s AND s.last_heartbeat_at = %s)"
+)
+_HEARTBEAT_INSERT = (
+    f"INSERT INTO {Heartbeat._meta.db_table} "  # noqa: S608 (names from the models)
+    "(session_id, received_at, seq, position_ms, state, rate, credited_ms, verdict) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+)
+
+
+def _db_time(moment: datetime) -> Any:
+    return connection.ops.adapt_datetimefield_value(moment)
+
+
+def _db_uuid(value: str) -> Any:
+    return StudySession._meta.pk.get_db_prep_value(uuid.UUID(value), connection)
+
+
+def _write_states(states: list[tuple[str, dict[str, str]]]) -> None:
+    sessions, progress = [], []
+    for session_id, raw in states:
+        at = _db_time(_moment(raw["at"]))
+        pk = _db_uuid(session_id)
+        seq = int(raw["seq"])
+        sessions.append([seq, at, int(raw["pos"]), pk, seq, at])
+        progress.append(
+            [
+                int(raw["ver"]),
+                int(raw["fur"]),
+                int(raw["pos"]),
+                at,
+                int(raw["progress"]),
+                int(raw["ver"]),
+                pk,
+                seq,
+                at,
+            ]
+        )
+    with connection.cursor() as cursor:
+        cursor.executemany(_SESSION_UPDATE, sessions)
+        cursor.executemany(_PROGRESS_UPDATE, progress)
+
+
+def _heartbeat_rows(entries: list[str]) -> list[list[Any]]:
+    rows = []
+    for entry in entries:
+        session_id, at, seq, position_ms, state, rate, credited, verdict = json.loads(entry)
+        rows.append(
+            [
+                _db_uuid(session_id),
+                _db_time(_moment(at)),
+                seq,
+                position_ms,
+                state,
+                connection.ops.adapt_decimalfield_value(
+                    Decimal(str(rate)).quantize(Decimal("0.01")), 5, 2
+                ),
+                credited,
+                verdict,
+            ]
+        )
+    return rows
+
+
+def heartbeats_flush(*, batch: int = FLUSH_BATCH) -> int:
+    """Write queued heartbeats and changed session states to the database; the number of
+    heartbeats written (0 when another process is flushing)."""
+    if not buffer_enabled():
+        return 0
+    client = _redis()
+    lock, token = _flush_lock_key(), secrets.token_hex(8)
+    if not client.set(lock, token, nx=True, px=120_000):
+        return 0
+    try:
+        entries = client.lrange(_log_key(), 0, batch - 1)
+        dirty = client.zrange(_dirty_key(), 0, batch - 1, withscores=True)
+        pipe = client.pipeline(transaction=False)
+        for session_id, _version in dirty:
+            pipe.hgetall(_state_key(session_id))
+        snapshots = [
+            (session_id, raw)
+            for (session_id, _version), raw in zip(dirty, pipe.execute(), strict=True)
+            if raw
+        ]
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            if entries:
+                with connection.cursor() as cursor:
+                    cursor.executemany(_HEARTBEAT_INSERT, _heartbeat_rows(entries))
+            _write_states(snapshots)
+        if entries:
+            client.ltrim(_log_key(), len(entries), -1)
+        # Forget the sessions written at their latest version (and those settled meanwhile,
+        # which have no state left).
+        flushed = {session_id: raw["v"] for session_id, raw in snapshots}
+        pairs = [
+            part
+            for session_id, version in dirty
+            for part in (session_id, flushed.get(session_id, str(int(version))))
+        ]
+        if pairs:
+            _run(_CLEAN, [_dirty_key()], pairs)
+        idle_before = _us(timezone.now() - IDLE)
+        for session_id, raw in snapshots:
+            if int(raw["at"]) < idle_before:
+                _run(_DROP, [_state_key(session_id), _dirty_key()], [raw["v"], session_id])
+        return len(entries)
+    finally:
+        _run(_UNLOCK, [lock], [token])
+
+
+_flusher = {"pid": 0}
+_flusher_guard = threading.Lock()
+
+
+def flusher_ensure() -> None:
+    """Start this process's flusher thread once (again after a fork)."""
+    if _flusher["pid"] == os.getpid():
+        return
+    with _flusher_guard:
+        if _flusher["pid"] == os.getpid():
+            return
+        _flusher["pid"] = os.getpid()
+        if getattr(settings, "HEARTBEAT_FLUSH_SECONDS", 5) <= 0:
+            return  # flushed by hand (tests, or `manage.py flush_heartbeats` from a timer)
+        threading.Thread(target=_flush_forever, name="heartbeat-flusher", daemon=True).start()
+
+
+def _flush_forever() -> None:
+    interval = float(settings.HEARTBEAT_FLUSH_SECONDS)
+    while True:
+        time.sleep(interval * (0.9 + 0.2 * secrets.SystemRandom().random()))
+        try:
+            while heartbeats_flush() >= FLUSH_BATCH:
+                pass
+        except Exception:  # the next round tries again; nothing is lost from Redis
+            log.exception("flushing heartbeats failed")
+        finally:
+            close_old_connections()
