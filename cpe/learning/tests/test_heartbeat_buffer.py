@@ -1,0 +1,237 @@
+"""The heartbeat buffer: heartbeats kept in Redis, the database written in batches, and what
+a crash can lose (at most what came since the last flush, less than one interval)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from cpe.core.services import Actor
+from cpe.learning.heartbeat_buffer import (
+    _state_key,
+    _write_states,
+    heartbeat_accept,
+    heartbeats_flush,
+    session_held,
+)
+from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession
+from cpe.learning.study import HeartbeatIn, Verdict, attention_answer, study_session_start
+from cpe.learning.testing import enrolment
+from cpe.regions.services import region_policy_save
+
+ACTOR = Actor.for_system("tests")
+T0 = timezone.now().replace(microsecond=0)
+INTERVAL = 15
+
+
+@pytest.fixture
+def study(regions, heartbeat_buffer):
+    region_policy_save(
+        actor=ACTOR,
+        region=regions["420000"],
+        effective_from=2018,
+        makeup_from=2019,
+        attention_check_minutes=0,
+        heartbeat_seconds=INTERVAL,
+    )
+    return enrolment(district=regions["420102"], lessons=[("video", 600), ("video", 60)])
+
+
+def start(study, lesson=None, at=0):
+    lesson = lesson or study.lesson
+    return study_session_start(
+        actor=ACTOR, learner=study.learner, lesson_id=lesson.pk, now=T0 + timedelta(seconds=at)
+    ).session
+
+
+def beat(study, session, seq, at, position, state="playing"):
+    return heartbeat_accept(
+        actor=ACTOR,
+        learner_id=study.learner.pk,
+        session_id=session.pk,
+        beat=HeartbeatIn(seq=seq, position=position, state=state),
+        now=T0 + timedelta(seconds=at),
+    )
+
+
+def stored(study, lesson=None) -> LessonProgress:
+    return LessonProgress.objects.get(learner=study.learner, lesson=lesson or study.lesson)
+
+
+def play(study, session, until, every=INTERVAL, first_seq=1, since=0):
+    seq = first_seq
+    for second in range(since + every, until + 1, every):
+        assert beat(study, session, seq, at=second, position=second).verdict == Verdict.CREDITED
+        seq += 1
+    return seq
+
+
+def test_a_heartbeat_is_answered_from_redis_and_reaches_the_database_when_flushed(study):
+    session = start(study)
+    answer = beat(study, session, 1, at=15, position=15)
+    assert (answer.verdict, answer.credited_ms, answer.verified_ms) == ("credited", 15_000, 15_000)
+    assert stored(study).verified_ms == 0
+    assert not Heartbeat.objects.exists()
+
+    assert heartbeats_flush() == 1
+    assert stored(study).verified_ms == 15_000
+    session.refresh_from_db()
+    assert (session.last_seq, session.last_position_ms) == (1, 15_000)
+    assert session.last_heartbeat_at == T0 + timedelta(seconds=15)
+    kept = Heartbeat.objects.get()
+    assert (kept.credited_ms, kept.verdict, kept.seq) == (15_000, "credited", 1)
+
+
+def test_a_flush_writes_each_heartbeat_once_and_a_second_flush_writes_nothing(study):
+    session = start(study)
+    play(study, session, until=60)
+    assert heartbeats_flush() == 4
+    assert heartbeats_flush() == 0
+    assert Heartbeat.objects.count() == 4
+    assert stored(study).verified_ms == 60_000
+
+
+def test_a_redis_crash_loses_at_most_what_came_since_the_last_flush(study, heartbeat_buffer):
+    session = start(study)
+    seq = play(study, session, until=30)
+    heartbeats_flush()
+    seq = play(study, session, until=45, first_seq=seq, since=30)  # one heartbeat unflushed
+    # Redis loses everything it held.
+    heartbeat_buffer.delete(*heartbeat_buffer.scan_iter("test:hb:*"))
+
+    lost = 45_000 - stored(study).verified_ms
+    assert 0 < lost <= INTERVAL * 1000  # at most one heartbeat interval
+
+    # The next heartbeat starts again from the last flushed state and credits the lost play
+    # again, as far as the real time since then allows.
+    answer = beat(study, session, seq, at=60, position=60)
+    assert answer.verdict == Verdict.CREDITED
+    assert answer.verified_ms == 60_000
+    heartbeats_flush()
+    assert stored(study).verified_ms == 60_000
+
+
+def test_a_web_process_crash_loses_nothing_the_next_flush_writes_it(study):
+    session = start(study)
+    play(study, session, until=45)
+    # Whatever process accepted them is gone; another one flushes.
+    assert heartbeats_flush() == 3
+    assert stored(study).verified_ms == 45_000
+
+
+def test_an_old_snapshot_never_moves_a_session_back(study, heartbeat_buffer):
+    session = start(study)
+    play(study, session, until=30)
+    old = heartbeat_buffer.hgetall(_state_key(session.pk))
+    play(study, session, until=60, first_seq=3, since=30)
+    heartbeats_flush()
+    assert stored(study).verified_ms == 60_000
+
+    _write_states([(str(session.pk), old)])  # a flusher that stalled with an old snapshot
+
+    assert stored(study).verified_ms == 60_000
+    session.refresh_from_db()
+    assert session.last_seq == 4
+
+
+def test_an_old_snapshot_after_an_attention_answer_cannot_credit_the_waiting_time(
+    study, heartbeat_buffer
+):
+    session = start(study)
+    play(study, session, until=15)
+    old = heartbeat_buffer.hgetall(_state_key(session.pk))
+    with session_held(session.pk):  # as when a check is put: the database decides
+        StudySession.objects.filter(pk=session.pk).update(
+            attention_asked_at=T0 + timedelta(seconds=15),
+            attention_question="2 + 2",
+            attention_answer="4",
+        )
+    attention_answer(
+        actor=ACTOR,
+        learner=study.learner,
+        session_id=session.pk,
+        answer="4",
+        now=T0 + timedelta(seconds=300),
+    )
+    _write_states([(str(session.pk), old)])
+    session.refresh_from_db()
+    assert session.last_heartbeat_at == T0 + timedelta(seconds=300)
+
+
+def test_starting_another_lesson_writes_the_playing_one_out_first(study):
+    first = start(study)
+    seq = play(study, first, until=45)
+    start(study, study.lessons[1], at=50)
+
+    assert stored(study).verified_ms == 45_000  # no flush needed
+    answer = beat(study, first, seq, at=60, position=60)
+    assert (answer.verdict, answer.stop) == (Verdict.TAKEN_OVER, StudySession.State.TAKEN_OVER)
+    heartbeats_flush()
+    assert stored(study).verified_ms == 45_000
+
+
+def test_a_lesson_completes_in_the_database_at_the_heartbeat_that_completes_it(study):
+    session = start(study, study.lessons[1])
+    play(study, session, until=45)
+    answer = beat(study, session, 4, at=60, position=60)
+    assert answer.completed
+    progress = stored(study, study.lessons[1])
+    assert progress.completed_at is not None
+    assert progress.verified_ms == 60_000  # the buffered heartbeats were written first
+    assert PlanCourse.objects.get(pk=study.plan_course.pk).completed_at is None  # one of two
+
+
+def test_an_idle_session_is_written_out_and_dropped_from_redis(study, heartbeat_buffer):
+    session = start(study, at=-3600)
+    beat(study, session, 1, at=-3585, position=15)
+    heartbeats_flush()
+    assert not heartbeat_buffer.exists(_state_key(session.pk))
+    assert stored(study).verified_ms == 15_000
+
+
+def test_another_learners_session_is_not_found_through_the_buffer(study, regions):
+    other = enrolment(district=regions["420102"], sequence=2)
+    session = start(study)
+    beat(study, session, 1, at=15, position=15)
+    with pytest.raises(Exception) as refused:
+        heartbeat_accept(
+            actor=ACTOR,
+            learner_id=other.learner.pk,
+            session_id=session.pk,
+            beat=HeartbeatIn(seq=2, position=30, state="playing"),
+            now=T0 + timedelta(seconds=30),
+        )
+    assert getattr(refused.value, "status", None) == 404
+    heartbeats_flush()
+    assert Heartbeat.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_from_several_threads_credits_no_more_than_the_real_time(study):
+    if connection.vendor != "postgresql":
+        pytest.skip("threads with their own connections: PostgreSQL")
+    session = start(study)
+    errors = []
+
+    def send(seq):
+        try:
+            beat(study, session, seq, at=15, position=15)
+        except Exception as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=send, args=(seq,)) for seq in range(1, 9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    heartbeats_flush()
+    assert not errors
+    assert stored(study).verified_ms <= 15_000
+    assert sum(Heartbeat.objects.values_list("credited_ms", flat=True)) <= 15_000
+    assert Heartbeat.objects.count() == 8
