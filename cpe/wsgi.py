@@ -5,4 +5,10 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cpe.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+# Heartbeats carrying their study session's token are answered before Django's middleware
+# (cpe/learning/fastpath.py); every other request goes to Django.
+from cpe.learning.fastpath import HeartbeatFastPath  # noqa: E402 (needs Django set up)
+
+application = HeartbeatFastPath(django_application)

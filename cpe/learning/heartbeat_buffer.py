@@ -32,7 +32,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -427,7 +427,7 @@ def _through_database(
     with session_held(session_uuid):
         if user_id is not None:
             return heartbeat_record(
-                actor=actor or Actor(user=User.objects.filter(pk=user_id).first()),
+                actor=_acting(actor, lambda: User.objects.filter(pk=user_id).first()),
                 user_id=user_id,
                 session_id=session_uuid,
                 beat=beat,
@@ -444,12 +444,20 @@ def _through_database(
         if learner is None:
             raise StudyRefused("not_found", _("There is no such study session."), status=404)
         return heartbeat_record(
-            actor=actor or Actor(user=learner.user),
+            actor=_acting(actor, lambda: learner.user),
             learner=learner,
             session_id=session_uuid,
             beat=beat,
             now=now,
         )
+
+
+def _acting(actor: Actor | None, owner: Callable[[], Any]) -> Actor:
+    """Who acts when the database path changes something (a lesson completing): the caller,
+    or the session's learner when the caller proved only the session (the fast path)."""
+    if actor is not None and (actor.user is not None or actor.system):
+        return actor
+    return Actor(user=owner(), ip=actor.ip if actor else None)
 
 
 # --- The flusher.

@@ -235,3 +235,16 @@ def test_a_burst_from_several_threads_credits_no_more_than_the_real_time(study):
     assert stored(study).verified_ms <= 15_000
     assert sum(Heartbeat.objects.values_list("credited_ms", flat=True)) <= 15_000
     assert Heartbeat.objects.count() == 8
+
+
+def test_the_flush_command_writes_what_waits_in_redis(study):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    session = start(study)
+    play(study, session, until=30)
+    out = StringIO()
+    call_command("flush_heartbeats", stdout=out)
+    assert "2 heartbeats written" in out.getvalue()
+    assert stored(study).verified_ms == 30_000

@@ -28,11 +28,11 @@ async function startPlayer(root) {
     "Content-Type": "application/json",
     "X-CSRFToken": root.querySelector("input[name=csrfmiddlewaretoken]").value,
   };
-  const post = (path, body) =>
+  const post = (path, body, extra = {}) =>
     fetch(api + path, {
       method: "POST",
       credentials: "same-origin",
-      headers,
+      headers: { ...headers, ...extra },
       body: JSON.stringify(body || {}),
     });
 
@@ -115,7 +115,12 @@ async function startPlayer(root) {
       visible,
     };
     queue = queue
-      .then(() => post(`/sessions/${session.session}/heartbeats`, body))
+      // The session's token proves the heartbeat is ours (the server's fast path).
+      .then(() =>
+        post(`/sessions/${session.session}/heartbeats`, body, {
+          "X-Study-Token": session.token,
+        }),
+      )
       .then(handle)
       .catch(() => showNotice(texts.offline));
   };
