@@ -154,8 +154,10 @@ def study_token(session_id: uuid.UUID) -> str:
     return signing.Signer(salt=STUDY_SALT).sign(str(session_id))
 
 
+@functools.lru_cache(maxsize=65536)
 def study_token_session(token: str) -> uuid.UUID | None:
-    """The session a token names, or None for a token the server did not sign."""
+    """The session a token names, or None for a token the server did not sign (a player
+    sends the same token with every heartbeat, so checked tokens are remembered)."""
     try:
         return uuid.UUID(signing.Signer(salt=STUDY_SALT).unsign(token))
     except (signing.BadSignature, ValueError):
