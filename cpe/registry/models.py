@@ -44,7 +44,9 @@ class Learner(models.Model):
         DEREGISTERED = "deregistered", _("Deregistered")
 
     id_number_encrypted = models.TextField(editable=False)
-    id_number_hash = models.CharField(max_length=64, unique=True, editable=False)
+    # Unique through Meta.constraints: a unique field would also get a LIKE index on
+    # PostgreSQL, and a keyed hash is only ever looked up whole.
+    id_number_hash = models.CharField(max_length=64, editable=False)
     id_number_masked = models.CharField(_("ID number"), max_length=18, editable=False)
     name = models.CharField(_("name"), max_length=30)
     gender = models.CharField(_("gender"), max_length=8, choices=Gender.choices, editable=False)
@@ -59,14 +61,17 @@ class Learner(models.Model):
     qualification_year = models.PositiveSmallIntegerField(
         _("year the qualification was obtained"), null=True, blank=True
     )
+    # Found through the (district, name) index below: no index of its own.
     district = models.ForeignKey(
         "regions.Region",
         verbose_name=_("district"),
         on_delete=models.PROTECT,
         related_name="learners",
+        db_index=False,
     )
+    # Three values: an index would not narrow a search; waiting transfers have their own.
     status = models.CharField(
-        _("status"), max_length=20, choices=Status.choices, default=Status.COLLECTED, db_index=True
+        _("status"), max_length=20, choices=Status.choices, default=Status.COLLECTED
     )
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
@@ -83,6 +88,7 @@ class Learner(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="incoming_learners",
+        db_index=False,
     )
     collected_at = models.DateTimeField(_("collected"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -91,12 +97,19 @@ class Learner(models.Model):
         ordering = ["district__code", "name"]
         verbose_name = _("learner")
         verbose_name_plural = _("learners")
+        # Every index costs each import row its upkeep, so only those that searches use:
+        # the employer is searched by substring, which no B-tree index serves.
         indexes = [
             models.Index(fields=["district", "name"]),
             models.Index(fields=["mobile"]),
-            models.Index(fields=["employer_name"]),
+            models.Index(
+                fields=["transfer_to"],
+                condition=models.Q(status="transfer_pending"),
+                name="learner_transfers_waiting",
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["id_number_hash"], name="learner_one_per_id_number"),
             models.CheckConstraint(
                 condition=models.Q(qualification_level="none")
                 | models.Q(qualification_year__isnull=False),
