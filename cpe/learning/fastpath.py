@@ -20,8 +20,8 @@ from collections.abc import Callable, Iterable
 from types import SimpleNamespace
 from typing import Any
 
+from django.core import signals
 from django.core.handlers.wsgi import WSGIRequest
-from django.db import close_old_connections
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -56,6 +56,7 @@ class HeartbeatFastPath:
 def heartbeat_http(
     environ: dict[str, Any], start_response: StartResponse, path_session: str
 ) -> list[bytes]:
+    signals.request_started.send(sender=HeartbeatFastPath, environ=environ)
     translation.activate(_language(environ))
     try:
         session = study_token_session(environ[TOKEN_HEADER])
@@ -75,7 +76,9 @@ def heartbeat_http(
         return _refuse(start_response, refused)
     finally:
         translation.deactivate()
-        close_old_connections()
+        # As Django's own handler ends a request: database connections past their age or
+        # broken are closed.
+        signals.request_finished.send(sender=HeartbeatFastPath)
 
 
 def _normal_uuid(text: str) -> str:

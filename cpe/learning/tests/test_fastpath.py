@@ -8,6 +8,8 @@ import json
 from datetime import timedelta
 
 import pytest
+from django.core import signals
+from django.db import close_old_connections
 from django.test import Client
 from django.utils import timezone
 
@@ -32,6 +34,16 @@ class Django:
         self.calls += 1
         start_response("200 OK", [("Content-Type", "text/plain")])
         return [b"django"]
+
+
+@pytest.fixture(autouse=True)
+def _connections_kept():
+    # As Django's test client does: the test's transaction must outlive the request.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
