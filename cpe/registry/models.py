@@ -140,13 +140,27 @@ class LearnerStatusChange(models.Model):
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="status_changes")
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20)
+    # History is read per learner; the other references need no index of their own (every
+    # collected or imported person writes a row here).
     from_district = models.ForeignKey(
-        "regions.Region", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "regions.Region",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
-    to_district = models.ForeignKey("regions.Region", on_delete=models.PROTECT, related_name="+")
+    to_district = models.ForeignKey(
+        "regions.Region", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     reason = models.CharField(max_length=500, blank=True)
     changed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
     )
     changed_at = models.DateTimeField(auto_now_add=True)
 
