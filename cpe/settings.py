@@ -123,7 +123,7 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 # --- Heartbeats: kept in Redis while a lesson plays and written to the database in batches
 # every HEARTBEAT_FLUSH_SECONDS (cpe/learning/heartbeat_buffer.py says what a crash can lose).
 HEARTBEAT_BUFFER = env_bool("HEARTBEAT_BUFFER", bool(REDIS_URL))
-HEARTBEAT_FLUSH_SECONDS = env_int("HEARTBEAT_FLUSH_SECONDS", 5)
+HEARTBEAT_FLUSH_SECONDS = env_int("HEARTBEAT_FLUSH_SECONDS", 2)
 HEARTBEAT_BUFFER_PREFIX = env_str("HEARTBEAT_BUFFER_PREFIX", "cpe:hb:")
 
 # --- Background jobs (huey): SQLite file locally, Redis in production.

@@ -598,7 +598,7 @@ def flusher_ensure() -> None:
         if _flusher["pid"] == os.getpid():
             return
         _flusher["pid"] = os.getpid()
-        if getattr(settings, "HEARTBEAT_FLUSH_SECONDS", 5) <= 0:
+        if getattr(settings, "HEARTBEAT_FLUSH_SECONDS", 2) <= 0:
             return  # flushed by hand (tests, or `manage.py flush_heartbeats` from a timer)
         threading.Thread(target=_flush_forever, name="heartbeat-flusher", daemon=True).start()
 
