@@ -69,6 +69,9 @@ FLUSH_BATCH = 10_000
 # A session that has not sent a heartbeat for this long is written out and dropped from
 # Redis, so abandoned tabs do not stay in memory.
 IDLE = timedelta(minutes=10)
+# And a session's state expires from Redis this long after its last heartbeat in any case
+# (one loaded only to answer "taken over", or a flusher that stopped for that long).
+KEEP_MS = 3_600_000
 CAS_TRIES = 3
 
 
@@ -117,7 +120,8 @@ _COMMIT = """
 local v = redis.call('HGET', KEYS[1], 'v')
 if v ~= ARGV[1] then return 0 end
 local nv = tonumber(v) + 1
-redis.call('HSET', KEYS[1], 'v', nv, unpack(ARGV, 4))
+redis.call('HSET', KEYS[1], 'v', nv, unpack(ARGV, 5))
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], nv, ARGV[3])
 return nv
@@ -125,7 +129,8 @@ return nv
 # Put a session loaded from the database into Redis, unless someone already did.
 _LOAD = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 """
 # Drop a session from Redis if it is still at the version that was written to the database.
@@ -298,7 +303,7 @@ def _load(session_id: uuid.UUID) -> dict[str, str] | None:
             return None
         encoded = _encode(session)
         flat = [part for pair in encoded.items() for part in pair]
-        _run(_LOAD, [_state_key(session_id)], flat)
+        _run(_LOAD, [_state_key(session_id)], [KEEP_MS, *flat])
         return encoded
 
 
@@ -401,7 +406,7 @@ def _judge_in_buffer(
     committed = _run(
         _COMMIT,
         [_state_key(session_uuid), _log_key(), _dirty_key()],
-        [raw["v"], json.dumps([*row, credited, verdict]), str(session_uuid), *flat],
+        [raw["v"], json.dumps([*row, credited, verdict]), str(session_uuid), KEEP_MS, *flat],
     )
     if not committed:
         return _CHANGED
@@ -557,10 +562,9 @@ def heartbeats_flush(*, batch: int = FLUSH_BATCH) -> int:
             for (session_id, _version), raw in zip(dirty, pipe.execute(), strict=True)
             if raw
         ]
+        # This commit waits for the disk (unlike a heartbeat's own without the buffer): the
+        # batch leaves Redis right after it.
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL synchronous_commit TO OFF")
             if entries:
                 with connection.cursor() as cursor:
                     cursor.executemany(_HEARTBEAT_INSERT, _heartbeat_rows(entries))

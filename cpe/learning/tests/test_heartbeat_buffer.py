@@ -248,3 +248,11 @@ def test_the_flush_command_writes_what_waits_in_redis(study):
     call_command("flush_heartbeats", stdout=out)
     assert "2 heartbeats written" in out.getvalue()
     assert stored(study).verified_ms == 30_000
+
+
+def test_a_sessions_state_expires_from_redis_an_hour_after_its_last_heartbeat(
+    study, heartbeat_buffer
+):
+    session = start(study)
+    beat(study, session, 1, at=15, position=15)
+    assert 3_500_000 < heartbeat_buffer.pttl(_state_key(session.pk)) <= 3_600_000
