@@ -307,6 +307,16 @@ def _load(session_id: uuid.UUID) -> dict[str, str] | None:
         return encoded
 
 
+def session_buffer_put(session: StudySession) -> None:
+    """Put a session that has just started into Redis, so that its first heartbeat does not
+    have to load it (at the top of a busy hour thousands start within minutes)."""
+    if not buffer_enabled():
+        return
+    encoded = _encode(session)
+    flat = [part for pair in encoded.items() for part in pair]
+    _run(_LOAD, [_state_key(session.pk)], [KEEP_MS, *flat])
+
+
 # --- A heartbeat.
 
 

@@ -245,7 +245,10 @@ def study_session_start(
     )
     # The learner's playing session may be kept in the heartbeat buffer: it is written to the
     # database and held there while this one takes over.
-    from cpe.learning.heartbeat_buffer import learner_sessions_held  # builds on this module
+    from cpe.learning.heartbeat_buffer import (  # builds on this module
+        learner_sessions_held,
+        session_buffer_put,
+    )
 
     with learner_sessions_held(learner.pk), transaction.atomic():
         # One start at a time per learner, so two tabs starting at once cannot both win.
@@ -267,6 +270,7 @@ def study_session_start(
             attention_due_at=_attention_due(now, rules.attention_minutes),
             user_agent=user_agent[:200],
         )
+    session_buffer_put(session)
     return SessionStarted(
         session=session, progress=progress, resume_ms=resume, rules=rules.as_json()
     )

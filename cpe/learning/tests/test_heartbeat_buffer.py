@@ -256,3 +256,13 @@ def test_a_sessions_state_expires_from_redis_an_hour_after_its_last_heartbeat(
     session = start(study)
     beat(study, session, 1, at=15, position=15)
     assert 3_500_000 < heartbeat_buffer.pttl(_state_key(session.pk)) <= 3_600_000
+
+
+def test_a_session_is_in_redis_from_its_start_so_its_first_heartbeat_reads_no_database(
+    study, heartbeat_buffer, django_assert_num_queries
+):
+    session = start(study)
+    assert heartbeat_buffer.hget(_state_key(session.pk), "st") == "active"
+    with django_assert_num_queries(0):
+        answer = beat(study, session, 1, at=15, position=15)
+    assert answer.verdict == Verdict.CREDITED
