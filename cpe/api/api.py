@@ -8,6 +8,7 @@ from cpe.api.errors import install_error_handlers
 from cpe.api.routers import (
     audit,
     courses,
+    exams,
     imports,
     jobs,
     learner,
@@ -43,3 +44,4 @@ api.add_router("/learner", learner.router)
 api.add_router("/courses", courses.router)
 api.add_router("/learner/plans", plans.router)
 api.add_router("/learner", study.router)
+api.add_router("/learner", exams.router)

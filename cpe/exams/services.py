@@ -668,6 +668,18 @@ def _reset_when_used_up(
     )
 
 
+def attempt_close_expired(*, attempt: Attempt, now: datetime | None = None) -> bool:
+    """Grade one attempt left open past its deadline now rather than at the job's next run
+    (the attempt page does, when a learner comes back late). Returns whether it did."""
+    now = now or timezone.now()
+    if attempt.deadline_at >= now:
+        return False
+    closed = _grade_locked_by_id(
+        attempt.pk, Attempt.Closed.EXPIRED, now, Actor.for_system("exam-deadline")
+    )
+    return closed is not None
+
+
 def attempts_close_expired(*, now: datetime | None = None, limit: int = 500) -> int:
     """Grade the attempts left open past their deadline on what was saved by then (the
     periodic job). Each attempt in its own transaction, so one failure stops no other."""
