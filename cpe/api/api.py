@@ -8,6 +8,7 @@ from cpe.api.errors import install_error_handlers
 from cpe.api.routers import (
     audit,
     courses,
+    exam_settings,
     exams,
     imports,
     jobs,
@@ -42,6 +43,7 @@ api.add_router("/learners", learners.router)
 api.add_router("/learner-imports", imports.router)
 api.add_router("/learner", learner.router)
 api.add_router("/courses", courses.router)
+api.add_router("/courses", exam_settings.router)
 api.add_router("/learner/plans", plans.router)
 api.add_router("/learner", study.router)
 api.add_router("/learner", exams.router)

@@ -198,6 +198,12 @@ RULE_FIELDS = [
 ]
 
 
+def region_exam_rules(course: Course, year: int) -> ExamRules:
+    """The course region's exam rules for `year`, before the course's own settings."""
+    policy = policy_for(course.region, year)
+    return ExamRules(**{name: getattr(policy, f"exam_{name}") for name in RULE_FIELDS})
+
+
 def exam_rules(course: Course, year: int) -> ExamRules:
     """The rules of `course`'s exam in `year`: each empty setting takes the region's value."""
     policy = policy_for(course.region, year)

@@ -89,7 +89,7 @@ COURSE_MANAGERS = {
 COURSE_ACTIONS = {**COURSE_MANAGERS, "course_manager": 302, "superuser": 302}
 EVERYONE = {r: 200 for r in ROLES}
 
-MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
+MATRIX: dict[str, tuple] = {
     "learner home": (
         "get",
         "/learn/",
@@ -252,6 +252,23 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "a course (staff)": ("get", "/staff/courses/{course}/", COURSE_MANAGERS),
     "edit a course": ("get", "/staff/courses/{course}/edit/", COURSE_MANAGERS),
     "preview a course": ("get", "/staff/courses/{course}/preview/", COURSE_MANAGERS),
+    "a course's exam settings": ("get", "/staff/courses/{course}/exam-settings/", COURSE_MANAGERS),
+    "save a course's exam settings": (
+        "post",
+        "/staff/courses/{course}/exam-settings/",
+        COURSE_ACTIONS,
+    ),
+    "exam settings API": (
+        "get",
+        "/api/v1/courses/HB-ZY-01/exam-settings",
+        {**COURSE_MANAGERS, "anonymous": 401},
+    ),
+    "save exam settings API": (
+        "put",
+        "/api/v1/courses/HB-ZY-01/exam-settings",
+        {**COURSE_MANAGERS, "anonymous": 401},
+        {"exam_required": True, "own": {"pass_mark": 70}},
+    ),
     "new lesson": ("get", "/staff/courses/{course}/lessons/new/", COURSE_MANAGERS),
     "edit a lesson": (
         "get",
