@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
@@ -206,12 +207,12 @@ def region_exam_rules(course: Course, year: int) -> ExamRules:
 
 def exam_rules(course: Course, year: int) -> ExamRules:
     """The rules of `course`'s exam in `year`: each empty setting takes the region's value."""
-    policy = policy_for(course.region, year)
+    region = region_exam_rules(course, year)
     own = ExamSettings.objects.filter(course=course).first()
     values: dict[str, Any] = {}
     for name in RULE_FIELDS:
         mine = getattr(own, name, None) if own is not None else None
-        values[name] = mine if mine is not None else getattr(policy, f"exam_{name}")
+        values[name] = mine if mine is not None else getattr(region, name)
     return ExamRules(**values)
 
 
@@ -222,7 +223,8 @@ def exam_settings_update(
     """Set whether a course ends with an exam and its own rules (None: the region's rule).
 
     The rules apply to attempts started from now on; an attempt keeps the pass mark it
-    started with.
+    started with. Switching the exam off completes the course for everyone whose lessons
+    are complete already: nothing else would.
     """
     course = Course.objects.select_for_update().get(pk=course.pk)
     own, _created = ExamSettings.objects.get_or_create(course=course)
@@ -235,11 +237,18 @@ def exam_settings_update(
     own.updated_by = actor.user
     own.full_clean(exclude=["course"])
     own.save()
+    switched_off = course.exam_required and not exam_required
     if course.exam_required != exam_required:
         course.exam_required = exam_required
         course.save(update_fields=["exam_required", "updated_at"])
     after = {"exam_required": course.exam_required, **{n: getattr(own, n) for n in RULE_FIELDS}}
     audit_record(actor=actor, action="exam_settings.update", target=own, before=before, after=after)
+    if switched_off:
+        waiting = PlanCourse.objects.filter(
+            course=course, lessons_completed_at__isnull=False, completed_at__isnull=True
+        )
+        for plan_course in waiting.iterator():
+            plan_course_complete(actor=actor, plan_course=plan_course)
     return own
 
 
@@ -630,7 +639,9 @@ def _grade(attempt: Attempt, closed_by: str, now: datetime, actor: Actor) -> Att
         pk=attempt.plan_course_id
     )
     if attempt.passed:
-        plan_course_complete(actor=actor, plan_course=plan_course, attempt=attempt, now=now)
+        # Refused only if the lessons were reset meanwhile: the attempt keeps its grade.
+        with contextlib.suppress(StudyRefused):
+            plan_course_complete(actor=actor, plan_course=plan_course, attempt=attempt, now=now)
     else:
         _reset_when_used_up(actor=actor, attempt=attempt, plan_course=plan_course, now=now)
     return attempt

@@ -385,3 +385,12 @@ def test_the_periodic_task_closes_expired_attempts(make_enrolment) -> None:
     exam_attempts_close_expired.call_local()
     attempt.refresh_from_db()
     assert (attempt.state, attempt.closed_by) == ("graded", "expired")
+
+
+def test_switching_the_exam_off_completes_the_courses_waiting_for_it(make_enrolment) -> None:
+    made = make_enrolment()
+    complete_lessons(made.plan_course)
+    exam_settings_update(actor=SYSTEM, course=made.course, exam_required=False, values={})
+    plan_course = PlanCourse.objects.get(pk=made.plan_course.pk)
+    assert plan_course.completed_at is not None
+    assert CourseCompletion.objects.get(plan_course=plan_course).basis == "lessons"
