@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -24,6 +26,8 @@ from cpe.learning.services import StudyRefused, plan_course_complete, plan_cours
 from cpe.learning.years import blocker_message, study_allowed
 from cpe.regions.policy import policy_for
 from cpe.registry.models import Learner
+
+logger = logging.getLogger(__name__)
 
 # The paper lists the kinds in this order, as printed exams do.
 KIND_ORDER = [Question.Kind.SINGLE, Question.Kind.MULTIPLE, Question.Kind.TRUE_FALSE]
@@ -697,18 +701,32 @@ def attempt_close_expired(*, attempt: Attempt, now: datetime | None = None) -> b
     return closed is not None
 
 
-def attempts_close_expired(*, now: datetime | None = None, limit: int = 500) -> int:
+def attempts_close_expired(
+    *, now: datetime | None = None, batch: int = 500, budget_seconds: float = 50
+) -> int:
     """Grade the attempts left open past their deadline on what was saved by then (the
-    periodic job). Each attempt in its own transaction, so one failure stops no other."""
+    periodic job, every minute). Batches of `batch` until none is left or the minute's
+    budget is spent (the next run goes on). Each attempt in its own transaction: one that
+    fails is logged and stops no other."""
     now = now or timezone.now()
     actor = Actor.for_system("exam-deadline")
-    ids = list(
-        Attempt.objects.filter(state=Attempt.State.OPEN, deadline_at__lt=now)
-        .order_by("deadline_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    started = time.monotonic()
     closed = 0
-    for attempt_id in ids:
-        if _grade_locked_by_id(attempt_id, Attempt.Closed.EXPIRED, now, actor) is not None:
-            closed += 1
+    failed: set[Any] = set()
+    while time.monotonic() - started < budget_seconds:
+        ids = list(
+            Attempt.objects.filter(state=Attempt.State.OPEN, deadline_at__lt=now)
+            .exclude(pk__in=failed)
+            .order_by("deadline_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            break
+        for attempt_id in ids:
+            try:
+                if _grade_locked_by_id(attempt_id, Attempt.Closed.EXPIRED, now, actor):
+                    closed += 1
+            except Exception:
+                logger.exception("Could not grade the expired exam attempt %s", attempt_id)
+                failed.add(attempt_id)
     return closed

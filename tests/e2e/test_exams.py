@@ -92,6 +92,8 @@ def test_a_learner_passes_the_exam_and_sees_the_course_complete_with_its_credits
     expect(phone.locator("[data-course-complete]")).to_contain_text(f"{credits:f}".rstrip("0").rstrip("."))
     # The review shows each question with its explanation.
     expect(phone.locator(".exam-review .explanation").first).to_be_visible()
+    assert_fits_the_phone(phone, phone.url)
+    assert_fits_the_phone(phone, "/study/exams/")
     phone.goto(course_path())
     expect(phone.locator("[data-course-complete]")).to_be_visible()
     expect(phone.locator("#exam")).to_have_attribute("data-exam-state", "complete")

@@ -394,3 +394,25 @@ def test_switching_the_exam_off_completes_the_courses_waiting_for_it(make_enrolm
     plan_course = PlanCourse.objects.get(pk=made.plan_course.pk)
     assert plan_course.completed_at is not None
     assert CourseCompletion.objects.get(plan_course=plan_course).basis == "lessons"
+
+
+def test_one_attempt_that_cannot_be_graded_stops_no_other(make_enrolment, monkeypatch) -> None:
+    from cpe.exams import services
+
+    broken, fine = make_enrolment(), make_enrolment()
+    for made in (broken, fine):
+        complete_lessons(made.plan_course)
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    stuck = start(broken, now=an_hour_ago)
+    other = start(fine, now=an_hour_ago)
+    grade = services._grade
+
+    def failing(attempt, *args, **kwargs):
+        if attempt.pk == stuck.pk:
+            raise RuntimeError("broken")
+        return grade(attempt, *args, **kwargs)
+
+    monkeypatch.setattr(services, "_grade", failing)
+    assert attempts_close_expired() == 1
+    assert Attempt.objects.get(pk=other.pk).state == "graded"
+    assert Attempt.objects.get(pk=stuck.pk).state == "open"
