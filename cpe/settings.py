@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "cpe.registry",
     "cpe.catalog",
     "cpe.learning",
+    "cpe.exams",
     "cpe.public",
     "cpe.api",
 ]

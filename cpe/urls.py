@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("cpe.registry.urls")),
     path("", include("cpe.catalog.urls")),
     path("", include("cpe.learning.urls")),
+    path("", include("cpe.exams.urls")),
     path("", include("cpe.core.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

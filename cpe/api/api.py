@@ -8,6 +8,8 @@ from cpe.api.errors import install_error_handlers
 from cpe.api.routers import (
     audit,
     courses,
+    exam_settings,
+    exams,
     imports,
     jobs,
     learner,
@@ -41,5 +43,7 @@ api.add_router("/learners", learners.router)
 api.add_router("/learner-imports", imports.router)
 api.add_router("/learner", learner.router)
 api.add_router("/courses", courses.router)
+api.add_router("/courses", exam_settings.router)
 api.add_router("/learner/plans", plans.router)
 api.add_router("/learner", study.router)
+api.add_router("/learner", exams.router)

@@ -93,6 +93,9 @@ class Course(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=Status.choices, default=Status.DRAFT
     )
+    # Whether the course ends with an exam (its questions and rules live in cpe.exams): without
+    # one, completing the lessons completes the course. Learning reads it, so it lives here.
+    exam_required = models.BooleanField(_("ends with an exam"), default=True)
     # Sum of the lessons' lengths, kept by the lesson services.
     total_seconds = models.PositiveIntegerField(default=0, editable=False)
     published_at = models.DateTimeField(_("published"), null=True, blank=True)

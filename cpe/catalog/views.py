@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from cpe.catalog.forms import CatalogFilterForm, CourseForm, LessonForm, ReasonForm
 from cpe.catalog.media import serve_course_file
 from cpe.catalog.models import Course, Lesson
+from cpe.catalog.panels import staff_course_panels
 from cpe.catalog.selectors import (
     PolicyCache,
     course_credits,
@@ -162,6 +163,7 @@ def staff_course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
             "total_minutes": course.total_seconds // 60,
             "problems": publish_problems(course) if not course.is_published else [],
             "withdraw_form": ReasonForm(),
+            "panels": staff_course_panels(request, course),
         },
     )
 

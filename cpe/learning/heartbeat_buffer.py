@@ -293,12 +293,17 @@ def _load(session_id: uuid.UUID) -> dict[str, str] | None:
         raw = _redis().hgetall(_state_key(session_id))
         if raw:
             return raw
-        session = (
-            StudySession.objects.select_related("progress", "lesson", "learner")
-            .defer("lesson__reading_text")
-            .filter(pk=session_id)
-            .first()
-        )
+        # Locked: a change that holds the session (a reset of the course's lessons, another
+        # lesson starting) may release the Redis lock before its transaction commits; the
+        # row locks make this read wait for the commit.
+        with transaction.atomic():
+            session = (
+                StudySession.objects.select_for_update(of=("self", "progress"))
+                .select_related("progress", "lesson", "learner")
+                .defer("lesson__reading_text")
+                .filter(pk=session_id)
+                .first()
+            )
         if session is None:
             return None
         encoded = _encode(session)
@@ -491,10 +496,13 @@ _PROGRESS_UPDATE = (
     f"SELECT 1 FROM {StudySession._meta.db_table} s "
     "WHERE s.id = %s AND s.last_seq = %s AND s.last_heartbeat_at = %s)"
 )
+# A session removed meanwhile (its course taken out of the plan) takes its queued
+# heartbeats with it, rather than failing the whole batch.
 _HEARTBEAT_INSERT = (
     f"INSERT INTO {Heartbeat._meta.db_table} "  # noqa: S608 (names from the models)
     "(session_id, received_at, seq, position_ms, state, rate, credited_ms, verdict) "
-    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+    "SELECT %s, %s, %s, %s, %s, %s, %s, %s "
+    f"WHERE EXISTS (SELECT 1 FROM {StudySession._meta.db_table} WHERE id = %s)"
 )
 
 
@@ -547,6 +555,7 @@ def _heartbeat_rows(entries: list[str]) -> list[list[Any]]:
                 ),
                 credited,
                 verdict,
+                _db_uuid(session_id),
             ]
         )
     return rows

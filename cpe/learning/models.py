@@ -59,7 +59,11 @@ class PlanCourse(models.Model):
     category = models.CharField(max_length=16, choices=Course.Category.choices)
     credits = models.DecimalField(_("credits"), max_digits=5, decimal_places=1)
     added_at = models.DateTimeField(_("added"), auto_now_add=True)
-    # All lessons complete (and, once exams exist, the exam passed).
+    # Every lesson complete; cleared when the exam's attempts are used up and the course must
+    # be studied again.
+    lessons_completed_at = models.DateTimeField(_("lessons completed"), null=True, blank=True)
+    # The course complete: its lessons, and its exam passed when it has one. Set only by
+    # services.plan_course_complete, together with the CourseCompletion record.
     completed_at = models.DateTimeField(_("completed"), null=True, blank=True)
 
     class Meta:
@@ -78,6 +82,48 @@ class PlanCourse(models.Model):
     @property
     def audit_region_path(self) -> str:
         return self.plan.learner.district.path
+
+
+class CourseCompletion(models.Model):
+    """A course completed in a year plan and the credits it awards: at most one per plan course.
+
+    The credit ledger (a later issue) consumes these records; until then the plan's totals are
+    read from them through PlanCourse.completed_at.
+    """
+
+    class Basis(models.TextChoices):
+        LESSONS = "lessons", _("Lessons completed (the course has no exam)")
+        EXAM = "exam", _("Lessons completed and exam passed")
+
+    # One-to-one: the database itself keeps "credits awarded once per course in a plan".
+    plan_course = models.OneToOneField(
+        PlanCourse, on_delete=models.PROTECT, related_name="completion"
+    )
+    learner = models.ForeignKey(Learner, on_delete=models.PROTECT, related_name="+")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="+")
+    year = models.PositiveSmallIntegerField(_("year"))
+    category = models.CharField(max_length=16, choices=Course.Category.choices)
+    credits = models.DecimalField(_("credits"), max_digits=5, decimal_places=1)
+    basis = models.CharField(max_length=16, choices=Basis.choices)
+    # The passed exam attempt (cpe.exams.Attempt), by id: learning does not import exams.
+    attempt_id = models.UUIDField(null=True, blank=True)
+    score = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed"))
+    # When the credit ledger took the record over (empty until then).
+    consumed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-completed_at"]
+        verbose_name = _("course completion")
+        verbose_name_plural = _("course completions")
+        indexes = [models.Index(fields=["learner", "year"])]
+
+    def __str__(self) -> str:
+        return f"{self.learner_id} {self.course_id} {self.year} {self.credits}"
+
+    @property
+    def audit_region_path(self) -> str:
+        return self.learner.district.path
 
 
 class LessonProgress(models.Model):

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Any, Protocol
+from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import ProtectedError, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cpe.catalog.models import Course, CourseYear
 from cpe.core.services import Actor, audit_record
-from cpe.learning.models import LessonProgress, PlanCourse, YearPlan
+from cpe.learning.models import CourseCompletion, LessonProgress, PlanCourse, YearPlan
 from cpe.learning.payments import payment_backend
 from cpe.learning.years import (
     Blocker,
@@ -208,9 +211,17 @@ def plan_course_add(*, actor: Actor, plan: YearPlan, course: Course) -> PlanCour
     return chosen
 
 
-@transaction.atomic
 def plan_course_remove(*, actor: Actor, plan_course: PlanCourse) -> None:
     """Take a course out of a plan, only while no study time has been credited on it."""
+    # Time credited in the heartbeat buffer is written first, and no heartbeat changes
+    # the learner's progress until this has committed.
+    from cpe.learning.heartbeat_buffer import learner_sessions_held  # builds on this module
+
+    with learner_sessions_held(plan_course.learner_id), transaction.atomic():
+        _plan_course_remove(actor=actor, plan_course=plan_course)
+
+
+def _plan_course_remove(*, actor: Actor, plan_course: PlanCourse) -> None:
     plan_course = (
         PlanCourse.objects.select_for_update()
         .select_related("plan__learner__district", "course")
@@ -235,4 +246,170 @@ def plan_course_remove(*, actor: Actor, plan_course: PlanCourse) -> None:
             "credits": plan_course.credits,
         },
     )
-    plan_course.delete()
+    try:
+        plan_course.delete()
+    except ProtectedError:
+        # Records of later parts rest on it (exam attempts, after a reset of its lessons).
+        raise StudyRefused(
+            "course_studied",
+            _("Study time has already been credited on this course, so it stays in the plan."),
+            year=plan_course.plan.year,
+        ) from None
+
+
+# --- Course completion ----------------------------------------------------------------
+
+
+class PassedAttempt(Protocol):
+    """What completion needs of a passed exam attempt (cpe.exams.models.Attempt)."""
+
+    pk: Any
+    score: Decimal | None
+    passed: bool | None
+
+
+def plan_course_lessons_complete(
+    *, actor: Actor, plan_course: PlanCourse, now: datetime | None = None
+) -> bool:
+    """Every lesson of the course is complete in this plan: mark it, and complete the course
+    when it has no exam (with an exam, a passed attempt completes it). Returns whether this
+    call made the mark. Runs inside the caller's transaction (the heartbeat's)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        marked = PlanCourse.objects.filter(
+            pk=plan_course.pk, lessons_completed_at__isnull=True
+        ).update(lessons_completed_at=now)
+        if not marked:
+            return False
+        chosen = PlanCourse.objects.select_related("course", "plan").get(pk=plan_course.pk)
+        audit_record(
+            actor=actor,
+            action="plan_course.lessons_complete",
+            target=chosen,
+            after={"course": chosen.course.code, "year": chosen.plan.year},
+        )
+        if not chosen.course.exam_required:
+            plan_course_complete(actor=actor, plan_course=chosen, now=now)
+    return True
+
+
+def plan_course_complete(
+    *,
+    actor: Actor,
+    plan_course: PlanCourse,
+    attempt: PassedAttempt | None = None,
+    now: datetime | None = None,
+) -> CourseCompletion:
+    """Complete a course in a plan and award its credits, exactly once.
+
+    The lessons must be complete, and, for a course with an exam, `attempt` is the passed
+    attempt. The credits are those fixed on the plan course when it was chosen (class hours
+    × the course region's credits per class hour for the plan's year). A second call, even
+    at the same moment from another thread or server, returns the record the first made:
+    the plan course's row lock orders the callers and the one-to-one constraint would
+    refuse a second record in any case. The plan's year is then checked for completion.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        chosen = (
+            PlanCourse.objects.select_for_update()
+            .select_related("plan", "course", "learner__district")
+            .get(pk=plan_course.pk)
+        )
+        existing = CourseCompletion.objects.filter(plan_course=chosen).first()
+        if existing is not None:
+            return existing
+        if chosen.lessons_completed_at is None:
+            raise StudyRefused(
+                "lessons_incomplete",
+                _("Complete every lesson of the course first."),
+                status=409,
+            )
+        if chosen.course.exam_required and (attempt is None or not attempt.passed):
+            raise StudyRefused(
+                "exam_not_passed", _("The course's exam has not been passed yet."), status=409
+            )
+        try:
+            with transaction.atomic():
+                completion = CourseCompletion.objects.create(
+                    plan_course=chosen,
+                    learner=chosen.learner,
+                    course=chosen.course,
+                    year=chosen.plan.year,
+                    category=chosen.category,
+                    credits=chosen.credits,
+                    basis=CourseCompletion.Basis.EXAM
+                    if attempt is not None
+                    else CourseCompletion.Basis.LESSONS,
+                    attempt_id=_uuid_or_none(attempt.pk) if attempt is not None else None,
+                    score=attempt.score if attempt is not None else None,
+                    completed_at=now,
+                )
+        except IntegrityError:
+            return CourseCompletion.objects.get(plan_course=chosen)
+        chosen.completed_at = now
+        chosen.save(update_fields=["completed_at"])
+        audit_record(
+            actor=actor,
+            action="plan_course.complete",
+            target=chosen,
+            after={
+                "course": chosen.course.code,
+                "year": chosen.plan.year,
+                "credits": chosen.credits,
+                "basis": completion.basis,
+                "attempt": completion.attempt_id,
+                "score": completion.score,
+            },
+        )
+        year_plan_refresh_completion(actor=actor, plan=chosen.plan)
+    return completion
+
+
+def _uuid_or_none(value: Any) -> UUID | None:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        return None
+
+
+def plan_course_study_again(
+    *, actor: Actor, plan_course: PlanCourse, reason: str, now: datetime | None = None
+) -> int:
+    """Clear the course's lesson progress in this plan so that it must be studied again
+    (its exam attempts were used up). A completed course is never reset. Returns how many
+    lessons lost their progress."""
+    # As for removing a course: the buffer's time first, no heartbeat until committed.
+    from cpe.learning.heartbeat_buffer import learner_sessions_held  # builds on this module
+
+    with learner_sessions_held(plan_course.learner_id), transaction.atomic():
+        chosen = (
+            PlanCourse.objects.select_for_update()
+            .select_related("plan", "course", "learner__district")
+            .get(pk=plan_course.pk)
+        )
+        if chosen.completed_at is not None:
+            raise StudyRefused(
+                "course_complete", _("A completed course is not studied again."), status=409
+            )
+        progress = LessonProgress.objects.select_for_update().filter(plan_course=chosen)
+        completed = sum(1 for row in progress if row.completed_at is not None)
+        cleared = progress.update(
+            verified_ms=0,
+            furthest_ms=0,
+            position_ms=0,
+            completed_at=None,
+            updated_at=now or timezone.now(),
+        )
+        before = chosen.lessons_completed_at
+        chosen.lessons_completed_at = None
+        chosen.save(update_fields=["lessons_completed_at"])
+        audit_record(
+            actor=actor,
+            action="plan_course.study_again",
+            target=chosen,
+            before={"lessons_completed_at": before, "lessons_completed": completed},
+            after={"lessons_completed_at": None, "lessons_completed": 0},
+            reason=reason,
+        )
+    return cleared

@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy
 from cpe.catalog.models import Lesson
 from cpe.core.services import Actor, audit_record
 from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession, YearPlan
-from cpe.learning.services import StudyRefused, year_plan_refresh_completion
+from cpe.learning.services import StudyRefused, plan_course_lessons_complete
 from cpe.learning.years import blocker_message, study_allowed
 from cpe.regions.policy import policy_for
 from cpe.registry.models import Learner
@@ -457,19 +457,10 @@ def _complete_lesson(
         .count()
         + 1
     )
-    if done < lessons or plan_course.completed_at is not None:
+    if done < lessons or plan_course.lessons_completed_at is not None:
         return
-    updated = PlanCourse.objects.filter(pk=plan_course.pk, completed_at__isnull=True).update(
-        completed_at=now
-    )
-    if updated:
-        audit_record(
-            actor=actor,
-            action="plan_course.complete",
-            target=plan_course,
-            after={"course": lesson.course.code, "year": plan_course.plan.year},
-        )
-        year_plan_refresh_completion(actor=actor, plan=plan_course.plan)
+    # Completes the course too when it has no exam (cpe.learning.services).
+    plan_course_lessons_complete(actor=actor, plan_course=plan_course, now=now)
 
 
 def heartbeat_record(

@@ -211,6 +211,32 @@ class RegionPolicy(models.Model):
     lesson_completion_percent = models.PositiveSmallIntegerField(
         _("share of a video to watch to complete it (%)"), default=95
     )
+    # Course exams: the defaults of every course in the region (a course may set its own).
+    exam_single_count = models.PositiveSmallIntegerField(
+        _("single-choice questions drawn per exam"), default=10
+    )
+    exam_multiple_count = models.PositiveSmallIntegerField(
+        _("multiple-choice questions drawn per exam"), default=5
+    )
+    exam_true_false_count = models.PositiveSmallIntegerField(
+        _("true/false questions drawn per exam"), default=5
+    )
+    exam_shuffle_options = models.BooleanField(
+        _("shuffle the options of each question"), default=True
+    )
+    exam_pass_mark = models.PositiveSmallIntegerField(_("exam pass mark (of 100)"), default=60)
+    exam_time_limit_minutes = models.PositiveSmallIntegerField(
+        _("exam time limit (minutes)"), default=30
+    )
+    exam_attempts_per_year = models.PositiveSmallIntegerField(
+        _("exam attempts per course and year"), default=5
+    )
+    exam_reset_on_exhaustion = models.BooleanField(
+        _("study the course again when the attempts are used up"), default=True
+    )
+    exam_show_review = models.BooleanField(
+        _("show the answers and explanations after an exam"), default=True
+    )
 
     class Meta:
         ordering = ["region__code", "-effective_from"]
@@ -235,6 +261,18 @@ class RegionPolicy(models.Model):
             ),
             models.CheckConstraint(
                 condition=models.Q(max_playback_rate__gt=0), name="region_policy_rate_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(exam_pass_mark__gte=1) & models.Q(exam_pass_mark__lte=100),
+                name="region_policy_exam_pass_mark_range",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(exam_time_limit_minutes__gte=1),
+                name="region_policy_exam_time_limit_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(exam_attempts_per_year__gte=1),
+                name="region_policy_exam_attempts_positive",
             ),
         ]
 

@@ -23,6 +23,15 @@ class Policy:
     max_playback_rate: Decimal = Decimal("1")
     attention_check_minutes: int = 15
     lesson_completion_percent: int = 95
+    exam_single_count: int = 10
+    exam_multiple_count: int = 5
+    exam_true_false_count: int = 5
+    exam_shuffle_options: bool = True
+    exam_pass_mark: int = 60
+    exam_time_limit_minutes: int = 30
+    exam_attempts_per_year: int = 5
+    exam_reset_on_exhaustion: bool = True
+    exam_show_review: bool = True
     # Which row gave these values (None: the defaults above).
     source_id: int | None = None
 

@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from cpe.catalog.testing import make_course
 from cpe.core.services import Actor, job_enqueue
+from cpe.exams.services import attempt_start, attempt_submit
+from cpe.exams.testing import make_bank
 from cpe.learning.services import year_plan_open
-from cpe.learning.testing import enrol, study_course
+from cpe.learning.testing import complete_lessons, enrol, study_course
 from cpe.learning.years import first_required_year
 from cpe.public.services import notice_save
 from cpe.regions.jobs import EXPORT_CONTACTS
@@ -87,7 +89,7 @@ COURSE_MANAGERS = {
 COURSE_ACTIONS = {**COURSE_MANAGERS, "course_manager": 302, "superuser": 302}
 EVERYONE = {r: 200 for r in ROLES}
 
-MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
+MATRIX: dict[str, tuple] = {
     "learner home": (
         "get",
         "/learn/",
@@ -250,6 +252,23 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "a course (staff)": ("get", "/staff/courses/{course}/", COURSE_MANAGERS),
     "edit a course": ("get", "/staff/courses/{course}/edit/", COURSE_MANAGERS),
     "preview a course": ("get", "/staff/courses/{course}/preview/", COURSE_MANAGERS),
+    "a course's exam settings": ("get", "/staff/courses/{course}/exam-settings/", COURSE_MANAGERS),
+    "save a course's exam settings": (
+        "post",
+        "/staff/courses/{course}/exam-settings/",
+        COURSE_ACTIONS,
+    ),
+    "exam settings API": (
+        "get",
+        "/api/v1/courses/HB-ZY-01/exam-settings",
+        {**COURSE_MANAGERS, "anonymous": 401},
+    ),
+    "save exam settings API": (
+        "put",
+        "/api/v1/courses/HB-ZY-01/exam-settings",
+        {**COURSE_MANAGERS, "anonymous": 401},
+        {"exam_required": True, "own": {"pass_mark": 70}},
+    ),
     "new lesson": ("get", "/staff/courses/{course}/lessons/new/", COURSE_MANAGERS),
     "edit a lesson": (
         "get",
@@ -328,6 +347,54 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         "/api/v1/learner/plans/{plan_year}/courses/NOPE",
         {**LEARNER_ONLY, "anonymous": 401, "learner": 404},
     ),
+    # Exams: the learner's own attempts only (another learner's answer 404, tested in exams).
+    "start an exam": (
+        "post",
+        "/study/{year}/courses/{exam_course}/exam/start/",
+        {**LEARNER_ONLY, "learner": 302},
+    ),
+    "exam history": ("get", "/study/exams/", LEARNER_ONLY),
+    "an exam paper": ("get", "/study/exams/{attempt}/", LEARNER_ONLY),
+    "save exam answers": ("post", "/study/exams/{attempt}/save/", {**LEARNER_ONLY, "learner": 302}),
+    "submit an exam": ("post", "/study/exams/{attempt}/submit/", {**LEARNER_ONLY, "learner": 302}),
+    "an exam result": ("get", "/study/exams/{graded_attempt}/result/", LEARNER_ONLY),
+    "exam status API": (
+        "get",
+        "/api/v1/learner/plans/{year}/courses/{exam_course}/exam",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "start an exam API": (
+        "post",
+        "/api/v1/learner/plans/{year}/courses/{exam_course}/exam/attempts",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "exam history API": (
+        "get",
+        "/api/v1/learner/exam-attempts",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "an exam paper API": (
+        "get",
+        "/api/v1/learner/exam-attempts/{attempt}",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "save an exam answer API": (
+        "put",
+        "/api/v1/learner/exam-attempts/{attempt}/answers/1",
+        {**LEARNER_ONLY, "anonymous": 401},
+        {"chosen": []},
+    ),
+    "submit an exam API": (
+        "post",
+        "/api/v1/learner/exam-attempts/{attempt}/submit",
+        {**LEARNER_ONLY, "anonymous": 401},
+        {},
+    ),
+    "an exam result API": (
+        "get",
+        "/api/v1/learner/exam-attempts/{graded_attempt}/result",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
     # Choosing a first password; a learner who has one is sent to the change page (302).
     "learner chooses a password": (
         "get",
@@ -368,6 +435,20 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
     chosen_lesson = chosen.lessons.get()
     chosen_lesson.video.save("lesson.mp4", ContentFile(b"\x00" * 64))
     plan_course = enrol(learner, chosen)
+    # Two courses with exams, lessons complete: one attempt open, one graded.
+    attempts = []
+    for _number in range(2):
+        exam_course = study_course(
+            region=regions["420000"], lessons=[("reading", 60)], exam_required=True
+        )
+        make_bank(exam_course, single=2, multiple=0, true_false=0)
+        exam_plan_course = complete_lessons(enrol(learner, exam_course))
+        attempts.append(
+            attempt_start(
+                actor=Actor(user=users["learner"]), learner=learner, plan_course=exam_plan_course
+            )
+        )
+    attempt_submit(actor=Actor(user=users["learner"]), learner=learner, attempt_id=attempts[1].pk)
     settings.MEDIA_ROOT = str(tmp_path / "media")
     people = list(import_samples.people(3))
     people[1][2] = "123"  # one row with an error, so the error file exists
@@ -395,20 +476,28 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
         "chosen_course": chosen.code,
         "chosen_lesson": str(chosen_lesson.pk),
         "plan_year": str(plan.year),
+        "exam_course": attempts[0].course.code,
+        "attempt": str(attempts[0].pk),
+        "graded_attempt": str(attempts[1].pk),
     }
 
 
 @pytest.mark.parametrize("view", list(MATRIX))
 @pytest.mark.parametrize("role", ROLES)
 def test_each_role_gets_the_expected_answer(view, role, users, targets, client_for):
-    method, url, expected = MATRIX[view]
+    method, url, expected, *body = MATRIX[view]
     client = client_for(None if role == "anonymous" else users[role])
-    response = getattr(client, method)(url.format(**targets))
+    if body:  # a JSON body that a call needs, so that the body's checks pass
+        response = getattr(client, method)(
+            url.format(**targets), body[0], content_type="application/json"
+        )
+    else:
+        response = getattr(client, method)(url.format(**targets))
     assert response.status_code == expected[role], (
         f"{role} on {view} ({url}): {response.status_code}, expected {expected[role]}"
     )
 
 
 def test_the_matrix_names_every_role_for_every_view():
-    for view, (_method, _url, expected) in MATRIX.items():
+    for view, (_method, _url, expected, *_body) in MATRIX.items():
         assert set(expected) == set(ROLES), view

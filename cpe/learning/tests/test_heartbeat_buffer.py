@@ -266,3 +266,30 @@ def test_a_session_is_in_redis_from_its_start_so_its_first_heartbeat_reads_no_da
     with django_assert_num_queries(0):
         answer = beat(study, session, 1, at=15, position=15)
     assert answer.verdict == Verdict.CREDITED
+
+
+def test_a_course_with_time_only_in_redis_is_still_refused_removal_from_the_plan(study):
+    from cpe.learning.services import StudyRefused, plan_course_remove
+
+    session = start(study)
+    play(study, session, until=15)
+    assert stored(study).verified_ms == 0  # the credit is only in Redis yet
+    with pytest.raises(StudyRefused) as refused:
+        plan_course_remove(actor=ACTOR, plan_course=study.plan_course)
+    assert refused.value.code == "course_studied"
+    assert stored(study).verified_ms == 15_000
+
+
+def test_a_reset_of_the_course_is_not_undone_by_time_waiting_in_redis(study):
+    from cpe.learning.services import plan_course_study_again
+
+    session = start(study)
+    play(study, session, until=45)
+    plan_course_study_again(actor=ACTOR, plan_course=study.plan_course, reason="test")
+    heartbeats_flush()
+    assert stored(study).verified_ms == 0
+    # The next heartbeat starts from the reset state: nothing from before comes back.
+    answer = beat(study, session, 4, at=60, position=60)
+    assert answer.verified_ms == 0
+    heartbeats_flush()
+    assert stored(study).verified_ms == 0

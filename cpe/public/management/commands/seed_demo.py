@@ -11,6 +11,7 @@ from django.db import transaction
 from cpe.accounts import demo as accounts_demo
 from cpe.catalog import demo as catalog_demo
 from cpe.core.services import Actor
+from cpe.exams import demo as exams_demo
 from cpe.learning import demo as learning_demo
 from cpe.public import demo as public_demo
 from cpe.regions import demo as regions_demo
@@ -43,6 +44,8 @@ class Command(BaseCommand):
             registry_demo.seed(actor)
             public_demo.seed(actor)
             catalog_demo.seed(actor)
+            # The courses' question banks before the learner studies them.
+            exams_demo.seed(actor)
             # After the catalog's demo: the demo learner's plan takes its courses.
             learning_demo.seed(actor)
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
