@@ -1,0 +1,242 @@
+"""Writes of the course manager's question bank: editing, retiring and deleting questions, and
+exam settings checked against the bank. Questions are created by services.question_create,
+whose `question_problems` is the one rule every path (form, API, XLSX import) applies."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cpe.catalog.models import Course
+from cpe.core.services import Actor, audit_record
+from cpe.exams.models import AttemptQuestion, ExamSettings, Option, Question
+from cpe.exams.services import (
+    RULE_FIELDS,
+    ExamRefused,
+    OptionIn,
+    exam_settings_update,
+    question_problems,
+)
+from cpe.regions.policy import policy_for
+
+_SPACES = re.compile(r"\s+")
+
+
+def normalised_text(text: str) -> str:
+    """A question's text as the import matches it: full-width forms folded (NFKC), runs of
+    spaces made one, case ignored. Two rows equal under this are the same question."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+
+
+def question_on_papers(question: Question) -> bool:
+    """Whether the question was ever drawn into an attempt's paper."""
+    return AttemptQuestion.objects.filter(question=question).exists()
+
+
+def _options_of(question: Question) -> list[OptionIn]:
+    return [OptionIn(option.text, option.is_correct) for option in question.options.all()]
+
+
+def _same_options(current: Sequence[OptionIn], wanted: Sequence[OptionIn]) -> bool:
+    return [(o.text.strip(), o.is_correct) for o in current] == [
+        (o.text.strip(), o.is_correct) for o in wanted
+    ]
+
+
+def _snapshot(question: Question, options: Sequence[OptionIn]) -> dict[str, Any]:
+    return {
+        "kind": question.kind,
+        "text": question.text,
+        "explanation": question.explanation,
+        "options": [option.text.strip() for option in options],
+        "correct": [index for index, option in enumerate(options) if option.is_correct],
+    }
+
+
+@transaction.atomic
+def question_update(
+    *,
+    actor: Actor,
+    question: Question,
+    kind: str,
+    text: str,
+    options: Sequence[OptionIn],
+    explanation: str = "",
+) -> Question:
+    """Change a question, checked by the same rule as question_create.
+
+    A question that was on a paper keeps its kind and options: past papers are graded and
+    reviewed by them. Its wording and explanation may still be corrected; to change the
+    answer, retire it and write a new question.
+    """
+    question = Question.objects.select_for_update().get(pk=question.pk)
+    problems = question_problems(kind=kind, text=text, options=options)
+    if problems:
+        first = next(iter(problems.values()))[0]
+        raise ExamRefused("question_invalid", first, fields=problems)
+    current = _options_of(question)
+    options_change = kind != question.kind or not _same_options(current, options)
+    if options_change and question_on_papers(question):
+        message = _(
+            "This question was already on exam papers, so its kind and options stay as they "
+            "are. Retire it and write a new question instead."
+        )
+        raise ExamRefused("question_on_papers", message, status=409, fields={"options": [message]})
+    before = _snapshot(question, current)
+    question.kind = kind
+    question.text = text.strip()
+    question.explanation = explanation.strip()
+    question.save(update_fields=["kind", "text", "explanation", "updated_at"])
+    if options_change:
+        question.options.all().delete()
+        Option.objects.bulk_create(
+            Option(
+                question=question,
+                position=index,
+                text=option.text.strip(),
+                is_correct=option.is_correct,
+            )
+            for index, option in enumerate(options)
+        )
+    after = _snapshot(question, options)
+    if after != before:
+        audit_record(
+            actor=actor,
+            action="question.update",
+            target=question,
+            before=before,
+            after={"course": question.course.code, **after},
+        )
+    return question
+
+
+@transaction.atomic
+def question_set_active(*, actor: Actor, question: Question, active: bool) -> Question:
+    """Retire a question (new papers no longer draw it; old papers keep it) or bring it back."""
+    question = Question.objects.select_for_update().select_related("course").get(pk=question.pk)
+    if question.is_active == active:
+        return question
+    question.is_active = active
+    question.save(update_fields=["is_active", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="question.reactivate" if active else "question.retire",
+        target=question,
+        before={"is_active": not active},
+        after={"course": question.course.code, "is_active": active},
+    )
+    return question
+
+
+@transaction.atomic
+def question_delete(*, actor: Actor, question: Question) -> None:
+    """Delete a question that was never on a paper (a typo caught in time); one that was on
+    a paper can only be retired."""
+    question = Question.objects.select_for_update().select_related("course").get(pk=question.pk)
+    if question_on_papers(question):
+        raise ExamRefused(
+            "question_on_papers",
+            _("This question was already on exam papers: retire it instead of deleting it."),
+            status=409,
+        )
+    audit_record(
+        actor=actor,
+        action="question.delete",
+        target=question,
+        before={"course": question.course.code, **_snapshot(question, _options_of(question))},
+    )
+    question.delete()
+
+
+# --- Exam settings against the bank ----------------------------------------------------
+
+COUNT_FIELDS = {
+    "single_count": Question.Kind.SINGLE,
+    "multiple_count": Question.Kind.MULTIPLE,
+    "true_false_count": Question.Kind.TRUE_FALSE,
+}
+
+
+def active_counts(course: Course) -> dict[str, int]:
+    """How many questions of each kind the bank has in use (one query)."""
+    counts = dict.fromkeys(Question.Kind.values, 0)
+    rows = (
+        Question.objects.filter(course=course)
+        .values("kind")
+        .annotate(active=Count("pk", filter=Q(is_active=True)))
+    )
+    for row in rows:
+        counts[row["kind"]] = row["active"]
+    return counts
+
+
+def exam_settings_problems(
+    *, course: Course, exam_required: bool, values: dict[str, Any], year: int | None = None
+) -> dict[str, list[str]]:
+    """What is wrong with exam settings for this course's bank, by field; empty: nothing.
+
+    A course cannot draw more questions of a kind than the bank has in use (an empty field
+    takes the region's number, which is checked too), and an exam draws at least one
+    question. Without an exam nothing is checked: the settings wait for the bank.
+    """
+    if not exam_required:
+        return {}
+    year = year or timezone.localdate().year
+    policy = policy_for(course.region, year)
+    # A field the caller leaves out keeps the course's own value.
+    values = {**own_settings(course), **values}
+    available = active_counts(course)
+    problems: dict[str, list[str]] = {}
+    total = 0
+    for field_name, kind in COUNT_FIELDS.items():
+        wanted = values.get(field_name)
+        own = wanted is not None
+        wanted = wanted if own else getattr(policy, f"exam_{field_name}")
+        total += wanted
+        if wanted > available[kind]:
+            message = _(
+                "The bank has %(available)s %(kind)s questions in use; an exam cannot draw "
+                "%(wanted)s."
+            ) % {
+                "available": available[kind],
+                "kind": str(Question.Kind(kind).label).lower(),
+                "wanted": wanted,
+            }
+            if not own:
+                message += " " + _("(The region's default is %(wanted)s: set a number here.)") % {
+                    "wanted": wanted
+                }
+            problems.setdefault(field_name, []).append(message)
+    if total == 0:
+        problems.setdefault("single_count", []).append(_("An exam draws at least one question."))
+    return problems
+
+
+def exam_settings_change(
+    *, actor: Actor, course: Course, exam_required: bool, values: dict[str, Any]
+) -> ExamSettings:
+    """Save a course's exam settings (exams.services.exam_settings_update) after checking
+    them against its bank, with field errors for whatever the bank cannot supply."""
+    unknown = set(values) - set(RULE_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown exam settings: {sorted(unknown)}")
+    problems = exam_settings_problems(course=course, exam_required=exam_required, values=values)
+    if problems:
+        first = next(iter(problems.values()))[0]
+        raise ExamRefused("settings_invalid", first, fields=problems)
+    return exam_settings_update(
+        actor=actor, course=course, exam_required=exam_required, values=values
+    )
+
+
+def own_settings(course: Course) -> dict[str, Any]:
+    """The course's own settings (None where it takes the region's rule)."""
+    own = ExamSettings.objects.filter(course=course).first()
+    return {name: getattr(own, name) if own else None for name in RULE_FIELDS}
