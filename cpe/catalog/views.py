@@ -37,6 +37,7 @@ from cpe.catalog.services import (
     publish_problems,
     required_seconds,
 )
+from cpe.catalog.staff_links import staff_course_links
 from cpe.core.capabilities import Capability
 from cpe.core.forms import apply_validation_error
 from cpe.core.permissions import capability_required, user_scope_path
@@ -162,6 +163,7 @@ def staff_course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
             "total_minutes": course.total_seconds // 60,
             "problems": publish_problems(course) if not course.is_published else [],
             "withdraw_form": ReasonForm(),
+            "extra_links": staff_course_links(course),
         },
     )
 

@@ -12,3 +12,9 @@ class ExamsConfig(AppConfig):
         from cpe.learning.panels import register_course_panel
 
         register_course_panel(exam_panel)
+
+        # The question bank, settings and statistics from a course's staff page.
+        from cpe.catalog.staff_links import register_staff_course_links
+        from cpe.exams.staff_views import course_links
+
+        register_staff_course_links(course_links)
