@@ -9,6 +9,7 @@ from cpe.api.routers import (
     audit,
     courses,
     exam_bank,
+    exam_settings,
     exams,
     imports,
     jobs,
@@ -43,6 +44,7 @@ api.add_router("/learners", learners.router)
 api.add_router("/learner-imports", imports.router)
 api.add_router("/learner", learner.router)
 api.add_router("/courses", courses.router)
+api.add_router("/courses", exam_settings.router)
 api.add_router("/learner/plans", plans.router)
 api.add_router("/learner", study.router)
 api.add_router("/learner", exams.router)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from cpe.catalog.forms import CatalogFilterForm, CourseForm, LessonForm, ReasonForm
 from cpe.catalog.media import serve_course_file
 from cpe.catalog.models import Course, Lesson
+from cpe.catalog.panels import staff_course_panels
 from cpe.catalog.selectors import (
     PolicyCache,
     course_credits,
@@ -37,7 +38,6 @@ from cpe.catalog.services import (
     publish_problems,
     required_seconds,
 )
-from cpe.catalog.staff_links import staff_course_links
 from cpe.core.capabilities import Capability
 from cpe.core.forms import apply_validation_error
 from cpe.core.permissions import capability_required, user_scope_path
@@ -163,7 +163,7 @@ def staff_course_detail(request: HttpRequest, course_id: int) -> HttpResponse:
             "total_minutes": course.total_seconds // 60,
             "problems": publish_problems(course) if not course.is_published else [],
             "withdraw_form": ReasonForm(),
-            "extra_links": staff_course_links(course),
+            "panels": staff_course_panels(request, course),
         },
     )
 

@@ -1,6 +1,7 @@
-"""Writes of the course manager's question bank: editing, retiring and deleting questions, and
-exam settings checked against the bank. Questions are created by services.question_create,
-whose `question_problems` is the one rule every path (form, API, XLSX import) applies."""
+"""Writes of the course manager's question bank: editing, retiring and deleting questions.
+Questions are created by services.question_create, whose `question_problems` is the one rule
+every path (form, API, XLSX import) applies; exam settings are checked against the bank by
+services.exam_settings_update."""
 
 from __future__ import annotations
 
@@ -10,21 +11,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from cpe.catalog.models import Course
 from cpe.core.services import Actor, audit_record
-from cpe.exams.models import AttemptQuestion, ExamSettings, Option, Question
+from cpe.exams.models import AttemptQuestion, Option, Question
 from cpe.exams.services import (
-    RULE_FIELDS,
     ExamRefused,
     OptionIn,
-    exam_settings_update,
     question_problems,
 )
-from cpe.regions.policy import policy_for
 
 _SPACES = re.compile(r"\s+")
 
@@ -153,90 +148,3 @@ def question_delete(*, actor: Actor, question: Question) -> None:
         before={"course": question.course.code, **_snapshot(question, _options_of(question))},
     )
     question.delete()
-
-
-# --- Exam settings against the bank ----------------------------------------------------
-
-COUNT_FIELDS = {
-    "single_count": Question.Kind.SINGLE,
-    "multiple_count": Question.Kind.MULTIPLE,
-    "true_false_count": Question.Kind.TRUE_FALSE,
-}
-
-
-def active_counts(course: Course) -> dict[str, int]:
-    """How many questions of each kind the bank has in use (one query)."""
-    counts = dict.fromkeys(Question.Kind.values, 0)
-    rows = (
-        Question.objects.filter(course=course)
-        .values("kind")
-        .annotate(active=Count("pk", filter=Q(is_active=True)))
-    )
-    for row in rows:
-        counts[row["kind"]] = row["active"]
-    return counts
-
-
-def exam_settings_problems(
-    *, course: Course, exam_required: bool, values: dict[str, Any], year: int | None = None
-) -> dict[str, list[str]]:
-    """What is wrong with exam settings for this course's bank, by field; empty: nothing.
-
-    A course cannot draw more questions of a kind than the bank has in use (an empty field
-    takes the region's number, which is checked too), and an exam draws at least one
-    question. Without an exam nothing is checked: the settings wait for the bank.
-    """
-    if not exam_required:
-        return {}
-    year = year or timezone.localdate().year
-    policy = policy_for(course.region, year)
-    # A field the caller leaves out keeps the course's own value.
-    values = {**own_settings(course), **values}
-    available = active_counts(course)
-    problems: dict[str, list[str]] = {}
-    total = 0
-    for field_name, kind in COUNT_FIELDS.items():
-        wanted = values.get(field_name)
-        own = wanted is not None
-        wanted = wanted if own else getattr(policy, f"exam_{field_name}")
-        total += wanted
-        if wanted > available[kind]:
-            message = _(
-                "The bank has %(available)s %(kind)s questions in use; an exam cannot draw "
-                "%(wanted)s."
-            ) % {
-                "available": available[kind],
-                "kind": str(Question.Kind(kind).label).lower(),
-                "wanted": wanted,
-            }
-            if not own:
-                message += " " + _("(The region's default is %(wanted)s: set a number here.)") % {
-                    "wanted": wanted
-                }
-            problems.setdefault(field_name, []).append(message)
-    if total == 0:
-        problems.setdefault("single_count", []).append(_("An exam draws at least one question."))
-    return problems
-
-
-def exam_settings_change(
-    *, actor: Actor, course: Course, exam_required: bool, values: dict[str, Any]
-) -> ExamSettings:
-    """Save a course's exam settings (exams.services.exam_settings_update) after checking
-    them against its bank, with field errors for whatever the bank cannot supply."""
-    unknown = set(values) - set(RULE_FIELDS)
-    if unknown:
-        raise ValueError(f"unknown exam settings: {sorted(unknown)}")
-    problems = exam_settings_problems(course=course, exam_required=exam_required, values=values)
-    if problems:
-        first = next(iter(problems.values()))[0]
-        raise ExamRefused("settings_invalid", first, fields=problems)
-    return exam_settings_update(
-        actor=actor, course=course, exam_required=exam_required, values=values
-    )
-
-
-def own_settings(course: Course) -> dict[str, Any]:
-    """The course's own settings (None where it takes the region's rule)."""
-    own = ExamSettings.objects.filter(course=course).first()
-    return {name: getattr(own, name) if own else None for name in RULE_FIELDS}

@@ -1,5 +1,5 @@
-"""Forms of the course manager's exam pages: a question with its options, the exam settings,
-and the question file upload. The rules live in the services; the forms only gather input."""
+"""Forms of the exam pages: a course's exam settings (each empty field takes the region's), a
+question with its options, and the question file upload. The rules live in the services."""
 
 from __future__ import annotations
 
@@ -8,8 +8,62 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from cpe.exams.models import Question
-from cpe.exams.services import OPTION_TEXT_MAX, OPTIONS_MAX, RULE_FIELDS, OptionIn
+from cpe.exams.models import ExamSettings, Question
+from cpe.exams.services import OPTION_TEXT_MAX, OPTIONS_MAX, RULE_FIELDS, ExamRules, OptionIn
+
+BOOLEAN_RULES = {"shuffle_options", "reset_on_exhaustion", "show_review"}
+
+
+def _yes_no(value: bool) -> str:
+    return str(_("Yes") if value else _("No"))
+
+
+class ExamSettingsForm(forms.Form):
+    exam_required = forms.BooleanField(
+        label=_("The course ends with an exam"),
+        required=False,
+        help_text=_("Without an exam, completing the lessons completes the course."),
+    )
+
+    def __init__(
+        self, *args: Any, settings: ExamSettings | None, defaults: ExamRules, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        model_fields = {
+            f.name: f for f in ExamSettings._meta.get_fields() if hasattr(f, "verbose_name")
+        }
+        for name in RULE_FIELDS:
+            label = model_fields[name].verbose_name
+            default = getattr(defaults, name)
+            if name in BOOLEAN_RULES:
+                self.fields[name] = forms.TypedChoiceField(
+                    label=label,
+                    required=False,
+                    choices=[
+                        ("", _("The region's rule (%(value)s)") % {"value": _yes_no(default)}),
+                        ("yes", _("Yes")),
+                        ("no", _("No")),
+                    ],
+                    coerce=lambda value: value == "yes",
+                    empty_value=None,
+                )
+                own = getattr(settings, name, None) if settings else None
+                self.initial.setdefault(name, "" if own is None else ("yes" if own else "no"))
+            else:
+                self.fields[name] = forms.IntegerField(
+                    label=label,
+                    required=False,
+                    min_value=1
+                    if name in ("pass_mark", "time_limit_minutes", "attempts_per_year")
+                    else 0,
+                    max_value=100 if name == "pass_mark" else 500,
+                    help_text=_("Empty: the region's rule (%(value)s).") % {"value": default},
+                )
+                self.initial.setdefault(name, getattr(settings, name, None) if settings else None)
+
+    def values(self) -> dict[str, Any]:
+        return {name: self.cleaned_data.get(name) for name in RULE_FIELDS}
+
 
 LETTERS = [chr(ord("A") + index) for index in range(OPTIONS_MAX)]
 
@@ -68,87 +122,6 @@ class QuestionForm(forms.Form):
         for name, messages in problems.items():
             for message in messages:
                 self.add_error(name if name in ("kind", "text") else None, message)
-
-
-def _own_or_region(label: Any, region_value: Any) -> Any:
-    return _("Empty: the region's rule (%(value)s).") % {"value": region_value}
-
-
-YES_NO = [("", _("The region's rule")), ("true", _("Yes")), ("false", _("No"))]
-
-
-def _yes_no(value: str) -> bool | None:
-    return {"true": True, "false": False}.get(value)
-
-
-class ExamSettingsForm(forms.Form):
-    """The course's own exam rules; each empty field takes the region's rule for the year."""
-
-    exam_required = forms.BooleanField(label=_("The course ends with an exam"), required=False)
-    single_count = forms.IntegerField(
-        label=_("Single-choice questions drawn"), min_value=0, max_value=200, required=False
-    )
-    multiple_count = forms.IntegerField(
-        label=_("Multiple-choice questions drawn"), min_value=0, max_value=200, required=False
-    )
-    true_false_count = forms.IntegerField(
-        label=_("True/false questions drawn"), min_value=0, max_value=200, required=False
-    )
-    shuffle_options = forms.TypedChoiceField(
-        label=_("Shuffle the options"),
-        choices=YES_NO,
-        coerce=_yes_no,
-        required=False,
-        empty_value=None,
-    )
-    pass_mark = forms.IntegerField(
-        label=_("Pass mark (of 100)"), min_value=1, max_value=100, required=False
-    )
-    time_limit_minutes = forms.IntegerField(
-        label=_("Time limit (minutes)"), min_value=1, max_value=600, required=False
-    )
-    attempts_per_year = forms.IntegerField(
-        label=_("Attempts per year"), min_value=1, max_value=100, required=False
-    )
-    reset_on_exhaustion = forms.TypedChoiceField(
-        label=_("Study the lessons again when the attempts are used up"),
-        choices=YES_NO,
-        coerce=_yes_no,
-        required=False,
-        empty_value=None,
-    )
-    show_review = forms.TypedChoiceField(
-        label=_("Show the answers and explanations after the exam"),
-        choices=YES_NO,
-        coerce=_yes_no,
-        required=False,
-        empty_value=None,
-    )
-
-    def __init__(
-        self, *args: Any, own: dict[str, Any], exam_required: bool, region_rules: Any, **kwargs: Any
-    ) -> None:
-        initial = {"exam_required": exam_required}
-        for name, value in own.items():
-            if isinstance(value, bool):
-                initial[name] = "true" if value else "false"
-            else:
-                initial[name] = value
-        kwargs.setdefault("initial", initial)
-        super().__init__(*args, **kwargs)
-        for name in RULE_FIELDS:
-            region_value = getattr(region_rules, f"exam_{name}")
-            if isinstance(region_value, bool):
-                region_value = _("Yes") if region_value else _("No")
-            self.fields[name].help_text = _own_or_region(self.fields[name].label, region_value)
-
-    def values(self) -> dict[str, Any]:
-        return {name: self.cleaned_data.get(name) for name in RULE_FIELDS}
-
-    def apply_problems(self, problems: dict[str, list[str]]) -> None:
-        for name, messages in problems.items():
-            for message in messages:
-                self.add_error(name if name in self.fields else None, message)
 
 
 class QuestionFileForm(forms.Form):

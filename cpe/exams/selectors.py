@@ -9,7 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from cpe.exams.models import Attempt, AttemptQuestion, Option, ProgressReset, Question
@@ -238,3 +238,15 @@ def attempt_history(
 
 def resets_of(plan_course: PlanCourse) -> list[ProgressReset]:
     return list(ProgressReset.objects.filter(plan_course=plan_course).order_by("round"))
+
+
+def bank_counts(course: Any) -> dict[str, int]:
+    """How many active questions of each kind a course's bank has."""
+    counts = dict.fromkeys(Question.Kind.values, 0)
+    for row in (
+        Question.objects.filter(course=course, is_active=True)
+        .values("kind")
+        .annotate(count=Count("id"))
+    ):
+        counts[row["kind"]] = row["count"]
+    return counts

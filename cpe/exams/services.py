@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import secrets
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -10,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -23,6 +27,8 @@ from cpe.learning.services import StudyRefused, plan_course_complete, plan_cours
 from cpe.learning.years import blocker_message, study_allowed
 from cpe.regions.policy import policy_for
 from cpe.registry.models import Learner
+
+logger = logging.getLogger(__name__)
 
 # The paper lists the kinds in this order, as printed exams do.
 KIND_ORDER = [Question.Kind.SINGLE, Question.Kind.MULTIPLE, Question.Kind.TRUE_FALSE]
@@ -198,15 +204,66 @@ RULE_FIELDS = [
 ]
 
 
+def region_exam_rules(course: Course, year: int) -> ExamRules:
+    """The course region's exam rules for `year`, before the course's own settings."""
+    policy = policy_for(course.region, year)
+    return ExamRules(**{name: getattr(policy, f"exam_{name}") for name in RULE_FIELDS})
+
+
 def exam_rules(course: Course, year: int) -> ExamRules:
     """The rules of `course`'s exam in `year`: each empty setting takes the region's value."""
-    policy = policy_for(course.region, year)
+    region = region_exam_rules(course, year)
     own = ExamSettings.objects.filter(course=course).first()
     values: dict[str, Any] = {}
     for name in RULE_FIELDS:
         mine = getattr(own, name, None) if own is not None else None
-        values[name] = mine if mine is not None else getattr(policy, f"exam_{name}")
+        values[name] = mine if mine is not None else getattr(region, name)
     return ExamRules(**values)
+
+
+COUNT_FIELDS = {
+    "single_count": Question.Kind.SINGLE,
+    "multiple_count": Question.Kind.MULTIPLE,
+    "true_false_count": Question.Kind.TRUE_FALSE,
+}
+
+
+def exam_settings_problems(
+    *, course: Course, exam_required: bool, values: dict[str, Any], year: int
+) -> dict[str, list[str]]:
+    """What the course's bank cannot supply of these settings, by field; empty: nothing.
+
+    A number the course sets cannot exceed the questions of that kind in use. The region's
+    number (an empty field) may: the paper then draws what there is, and the bank pages warn.
+    With an exam, a paper draws at least one question. Without one nothing is checked.
+    """
+    if not exam_required:
+        return {}
+    region = region_exam_rules(course, year)
+    available = dict.fromkeys(Question.Kind.values, 0)
+    for kind in Question.objects.filter(course=course, is_active=True).values_list(
+        "kind", flat=True
+    ):
+        available[kind] += 1
+    problems: dict[str, list[str]] = {}
+    total = 0
+    for field_name, kind in COUNT_FIELDS.items():
+        wanted = values.get(field_name)
+        if wanted is None:
+            total += min(getattr(region, field_name), available[kind])
+            continue
+        total += wanted
+        if wanted > available[kind]:
+            problems.setdefault(field_name, []).append(
+                _(
+                    "The bank has %(available)s questions of this kind in use: a paper cannot "
+                    "draw %(wanted)s."
+                )
+                % {"available": available[kind], "wanted": wanted}
+            )
+    if total == 0 and not problems and sum(available.values()):
+        problems.setdefault("single_count", []).append(_("An exam draws at least one question."))
+    return problems
 
 
 @transaction.atomic
@@ -216,7 +273,8 @@ def exam_settings_update(
     """Set whether a course ends with an exam and its own rules (None: the region's rule).
 
     The rules apply to attempts started from now on; an attempt keeps the pass mark it
-    started with.
+    started with. Switching the exam off completes the course for everyone whose lessons
+    are complete already: nothing else would.
     """
     course = Course.objects.select_for_update().get(pk=course.pk)
     own, _created = ExamSettings.objects.get_or_create(course=course)
@@ -228,12 +286,27 @@ def exam_settings_update(
         setattr(own, name, value)
     own.updated_by = actor.user
     own.full_clean(exclude=["course"])
+    problems = exam_settings_problems(
+        course=course,
+        exam_required=exam_required,
+        values={name: getattr(own, name) for name in COUNT_FIELDS},
+        year=timezone.localdate().year,
+    )
+    if problems:
+        raise ValidationError(problems)
     own.save()
+    switched_off = course.exam_required and not exam_required
     if course.exam_required != exam_required:
         course.exam_required = exam_required
         course.save(update_fields=["exam_required", "updated_at"])
     after = {"exam_required": course.exam_required, **{n: getattr(own, n) for n in RULE_FIELDS}}
     audit_record(actor=actor, action="exam_settings.update", target=own, before=before, after=after)
+    if switched_off:
+        waiting = PlanCourse.objects.filter(
+            course=course, lessons_completed_at__isnull=False, completed_at__isnull=True
+        )
+        for plan_course in waiting.iterator():
+            plan_course_complete(actor=actor, plan_course=plan_course)
     return own
 
 
@@ -624,7 +697,9 @@ def _grade(attempt: Attempt, closed_by: str, now: datetime, actor: Actor) -> Att
         pk=attempt.plan_course_id
     )
     if attempt.passed:
-        plan_course_complete(actor=actor, plan_course=plan_course, attempt=attempt, now=now)
+        # Refused only if the lessons were reset meanwhile: the attempt keeps its grade.
+        with contextlib.suppress(StudyRefused):
+            plan_course_complete(actor=actor, plan_course=plan_course, attempt=attempt, now=now)
     else:
         _reset_when_used_up(actor=actor, attempt=attempt, plan_course=plan_course, now=now)
     return attempt
@@ -680,18 +755,32 @@ def attempt_close_expired(*, attempt: Attempt, now: datetime | None = None) -> b
     return closed is not None
 
 
-def attempts_close_expired(*, now: datetime | None = None, limit: int = 500) -> int:
+def attempts_close_expired(
+    *, now: datetime | None = None, batch: int = 500, budget_seconds: float = 50
+) -> int:
     """Grade the attempts left open past their deadline on what was saved by then (the
-    periodic job). Each attempt in its own transaction, so one failure stops no other."""
+    periodic job, every minute). Batches of `batch` until none is left or the minute's
+    budget is spent (the next run goes on). Each attempt in its own transaction: one that
+    fails is logged and stops no other."""
     now = now or timezone.now()
     actor = Actor.for_system("exam-deadline")
-    ids = list(
-        Attempt.objects.filter(state=Attempt.State.OPEN, deadline_at__lt=now)
-        .order_by("deadline_at")
-        .values_list("pk", flat=True)[:limit]
-    )
+    started = time.monotonic()
     closed = 0
-    for attempt_id in ids:
-        if _grade_locked_by_id(attempt_id, Attempt.Closed.EXPIRED, now, actor) is not None:
-            closed += 1
+    failed: set[Any] = set()
+    while time.monotonic() - started < budget_seconds:
+        ids = list(
+            Attempt.objects.filter(state=Attempt.State.OPEN, deadline_at__lt=now)
+            .exclude(pk__in=failed)
+            .order_by("deadline_at")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            break
+        for attempt_id in ids:
+            try:
+                if _grade_locked_by_id(attempt_id, Attempt.Closed.EXPIRED, now, actor):
+                    closed += 1
+            except Exception:
+                logger.exception("Could not grade the expired exam attempt %s", attempt_id)
+                failed.add(attempt_id)
     return closed

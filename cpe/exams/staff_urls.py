@@ -46,6 +46,5 @@ urlpatterns = [
         views.import_errors,
         name="import_errors",
     ),
-    path(COURSE + "exam-settings/", views.exam_settings, name="settings"),
     path(COURSE + "exam-statistics/", views.statistics, name="statistics"),
 ]

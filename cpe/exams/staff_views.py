@@ -13,9 +13,10 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -24,17 +25,8 @@ from cpe.catalog.selectors import course_for_staff
 from cpe.core.capabilities import Capability
 from cpe.core.permissions import capability_required
 from cpe.core.services import Actor
-from cpe.exams.bank import (
-    COUNT_FIELDS,
-    active_counts,
-    exam_settings_change,
-    own_settings,
-    question_delete,
-    question_on_papers,
-    question_set_active,
-    question_update,
-)
-from cpe.exams.forms import ExamSettingsForm, QuestionFileForm, QuestionForm
+from cpe.exams.bank import question_delete, question_on_papers, question_set_active, question_update
+from cpe.exams.forms import QuestionFileForm, QuestionForm
 from cpe.exams.imports import (
     COLUMNS,
     MAX_UPLOAD_BYTES,
@@ -48,7 +40,8 @@ from cpe.exams.imports import (
     upload_too_large_message,
 )
 from cpe.exams.models import Question, QuestionImport
-from cpe.exams.services import ExamRefused, exam_rules, question_create
+from cpe.exams.selectors import bank_counts
+from cpe.exams.services import COUNT_FIELDS, ExamRefused, exam_rules, question_create
 from cpe.exams.statistics import (
     LOW_DISCRIMINATION,
     MIN_ANSWERS,
@@ -56,7 +49,6 @@ from cpe.exams.statistics import (
     course_figures,
     question_figures,
 )
-from cpe.regions.policy import policy_for
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -77,19 +69,19 @@ def _question(course: Course, question_id: int) -> Question:
     return question
 
 
-def course_links(course: Course) -> list[tuple[str, str]]:
-    """The exam's links on the catalog's staff page of a course."""
-    return [
-        (_("Question bank"), reverse("exam_staff:bank", args=[course.pk])),
-        (_("Exam settings"), reverse("exam_staff:settings", args=[course.pk])),
-        (_("Exam statistics"), reverse("exam_staff:statistics", args=[course.pk])),
-    ]
+def staff_bank_panel(request: HttpRequest, course: Course) -> SafeString | str:
+    """The question bank's block on a course's staff page (registered with cpe.catalog.panels)."""
+    if not request.user.has_capability(Capability.COURSES_MANAGE):
+        return ""
+    return render_to_string(
+        "exams/staff/includes/bank_panel.html", {"course": course}, request=request
+    )
 
 
 def _bank_context(course: Course) -> dict[str, Any]:
     """The bank's questions in use per kind beside what each paper draws."""
     rules = exam_rules(course, timezone.localdate().year)
-    available = active_counts(course)
+    available = bank_counts(course)
     kinds = []
     for field_name, kind in COUNT_FIELDS.items():
         drawn = getattr(rules, field_name)
@@ -240,38 +232,6 @@ def question_remove(request: HttpRequest, course_id: int, question_id: int) -> H
         messages.success(request, _("The question is deleted."))
 
     return _question_action(request, course_id, question_id, remove)
-
-
-@manager_page
-def exam_settings(request: HttpRequest, course_id: int) -> HttpResponse:
-    course = _course(request, course_id)
-    form = ExamSettingsForm(
-        request.POST or None,
-        own=own_settings(course),
-        exam_required=course.exam_required,
-        region_rules=policy_for(course.region, timezone.localdate().year),
-    )
-    if request.method == "POST" and form.is_valid():
-        try:
-            exam_settings_change(
-                actor=Actor.from_request(request),
-                course=course,
-                exam_required=form.cleaned_data["exam_required"],
-                values=form.values(),
-            )
-        except ExamRefused as refused:
-            form.apply_problems(refused.fields or {"__all__": [refused.message]})
-        else:
-            messages.success(
-                request,
-                _("The exam settings are saved. They apply to attempts started from now on."),
-            )
-            return redirect("exam_staff:bank", course_id=course.pk)
-    return render(
-        request,
-        "exams/staff/settings.html",
-        {**_bank_context(course), "form": form},
-    )
 
 
 # --- Files -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@ history."""
 
 from django.urls import path
 
-from cpe.exams import views
+from cpe.exams import settings_views, views
 
 app_name = "exams"
 
@@ -14,4 +14,9 @@ urlpatterns = [
     path("study/exams/<uuid:attempt_id>/save/", views.attempt_save, name="save"),
     path("study/exams/<uuid:attempt_id>/submit/", views.attempt_submit_view, name="submit"),
     path("study/exams/<uuid:attempt_id>/result/", views.result, name="result"),
+    path(
+        "staff/courses/<int:course_id>/exam-settings/",
+        settings_views.exam_settings_edit,
+        name="staff_exam_settings",
+    ),
 ]

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import ProtectedError, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -238,7 +238,15 @@ def plan_course_remove(*, actor: Actor, plan_course: PlanCourse) -> None:
             "credits": plan_course.credits,
         },
     )
-    plan_course.delete()
+    try:
+        plan_course.delete()
+    except ProtectedError:
+        # Records of later parts rest on it (exam attempts, after a reset of its lessons).
+        raise StudyRefused(
+            "course_studied",
+            _("Study time has already been credited on this course, so it stays in the plan."),
+            year=plan_course.plan.year,
+        ) from None
 
 
 # --- Course completion ----------------------------------------------------------------

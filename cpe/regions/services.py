@@ -140,6 +140,15 @@ POLICY_FIELDS = [
     "max_playback_rate",
     "attention_check_minutes",
     "lesson_completion_percent",
+    "exam_single_count",
+    "exam_multiple_count",
+    "exam_true_false_count",
+    "exam_shuffle_options",
+    "exam_pass_mark",
+    "exam_time_limit_minutes",
+    "exam_attempts_per_year",
+    "exam_reset_on_exhaustion",
+    "exam_show_review",
 ]
 
 

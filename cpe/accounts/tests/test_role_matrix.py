@@ -91,7 +91,7 @@ COURSE_MANAGERS = {
 COURSE_ACTIONS = {**COURSE_MANAGERS, "course_manager": 302, "superuser": 302}
 EVERYONE = {r: 200 for r in ROLES}
 
-MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
+MATRIX: dict[str, tuple] = {
     "learner home": (
         "get",
         "/learn/",
@@ -254,6 +254,23 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "a course (staff)": ("get", "/staff/courses/{course}/", COURSE_MANAGERS),
     "edit a course": ("get", "/staff/courses/{course}/edit/", COURSE_MANAGERS),
     "preview a course": ("get", "/staff/courses/{course}/preview/", COURSE_MANAGERS),
+    "a course's exam settings": ("get", "/staff/courses/{course}/exam-settings/", COURSE_MANAGERS),
+    "save a course's exam settings": (
+        "post",
+        "/staff/courses/{course}/exam-settings/",
+        COURSE_ACTIONS,
+    ),
+    "exam settings API": (
+        "get",
+        "/api/v1/courses/HB-ZY-01/exam-settings",
+        {**COURSE_MANAGERS, "anonymous": 401},
+    ),
+    "save exam settings API": (
+        "put",
+        "/api/v1/courses/HB-ZY-01/exam-settings",
+        {**COURSE_MANAGERS, "anonymous": 401},
+        {"exam_required": True, "own": {"pass_mark": 70}},
+    ),
     "new lesson": ("get", "/staff/courses/{course}/lessons/new/", COURSE_MANAGERS),
     "edit a lesson": (
         "get",
@@ -403,7 +420,6 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
         "/staff/courses/{course}/questions/{question}/delete/",
         COURSE_ACTIONS,
     ),
-    "exam settings": ("get", "/staff/courses/{course}/exam-settings/", COURSE_MANAGERS),
     "exam statistics": ("get", "/staff/courses/{course}/exam-statistics/", COURSE_MANAGERS),
     "question template": ("get", "/staff/courses/question-template.xlsx", COURSE_MANAGERS),
     "export questions": ("get", "/staff/courses/{course}/questions/export.xlsx", COURSE_MANAGERS),
@@ -451,11 +467,6 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "retire a question API": (
         "post",
         "/api/v1/staff/courses/{course}/questions/{question}/retire",
-        {**COURSE_MANAGERS, "anonymous": 401},
-    ),
-    "exam settings API": (
-        "get",
-        "/api/v1/staff/courses/{course}/exam-settings",
         {**COURSE_MANAGERS, "anonymous": 401},
     ),
     "a question import API": (

@@ -1,13 +1,12 @@
 """The course manager's exam calls: a course's question bank (list, create, update, retire,
-delete), its exam settings, XLSX import (upload, check result, confirm) and export, and
-the statistics of its exam.
+delete), XLSX import (upload, check result, confirm) and export, and the statistics of its
+exam. (The exam settings are at /courses/{code}/exam-settings.)
 
 The same services as the staff pages (cpe.exams.bank, imports, statistics). A course
 outside the manager's region answers 404, as on the pages.
 """
 
 import io
-from dataclasses import asdict
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -25,8 +24,6 @@ from cpe.catalog.selectors import course_for_staff
 from cpe.core.capabilities import Capability
 from cpe.core.services import Actor
 from cpe.exams.bank import (
-    exam_settings_change,
-    own_settings,
     question_delete,
     question_on_papers,
     question_set_active,
@@ -101,37 +98,6 @@ class QuestionFilters(Schema):
     active: bool | None = Field(None, description="true: in use; false: retired")
     page: int = Field(1, ge=1)
     page_size: int = Field(50, ge=1, le=200)
-
-
-class SettingsIn(Schema):
-    exam_required: bool
-    single_count: int | None = Field(None, ge=0, le=200)
-    multiple_count: int | None = Field(None, ge=0, le=200)
-    true_false_count: int | None = Field(None, ge=0, le=200)
-    shuffle_options: bool | None = None
-    pass_mark: int | None = Field(None, ge=1, le=100)
-    time_limit_minutes: int | None = Field(None, ge=1, le=600)
-    attempts_per_year: int | None = Field(None, ge=1, le=100)
-    reset_on_exhaustion: bool | None = None
-    show_review: bool | None = None
-
-
-class RulesOut(Schema):
-    single_count: int
-    multiple_count: int
-    true_false_count: int
-    shuffle_options: bool
-    pass_mark: int
-    time_limit_minutes: int
-    attempts_per_year: int
-    reset_on_exhaustion: bool
-    show_review: bool
-
-
-class SettingsOut(Schema):
-    exam_required: bool
-    own: SettingsIn = Field(description="The course's own settings; null: the region's rule")
-    effective: RulesOut = Field(description="The rules this year's attempts start with")
 
 
 class RowErrorOut(Schema):
@@ -337,41 +303,6 @@ def question_remove(request: HttpRequest, course_id: int, question_id: int) -> S
     except ExamRefused as refused:
         return _refused(refused)
     return Status(204, None)
-
-
-def _settings_out(course: Course) -> dict:
-    return {
-        "exam_required": course.exam_required,
-        "own": {"exam_required": course.exam_required, **own_settings(course)},
-        "effective": asdict(exam_rules(course, timezone.localdate().year)),
-    }
-
-
-@router.get("/{course_id}/exam-settings", response=SettingsOut)
-def settings_get(request: HttpRequest, course_id: int) -> dict:
-    return _settings_out(_course(request, course_id))
-
-
-@router.put(
-    "/{course_id}/exam-settings",
-    response={200: SettingsOut, **REFUSALS},
-    summary="Set a course's exam rules (null: the region's rule), checked against its bank",
-)
-def settings_put(request: HttpRequest, course_id: int, payload: SettingsIn) -> Status:
-    course = _course(request, course_id)
-    values = payload.dict()
-    exam_required = values.pop("exam_required")
-    try:
-        exam_settings_change(
-            actor=Actor.from_request(request),
-            course=course,
-            exam_required=exam_required,
-            values=values,
-        )
-    except ExamRefused as refused:
-        return _refused(refused)
-    course.refresh_from_db()
-    return Status(200, _settings_out(course))
 
 
 def _import_out(question_import: QuestionImport, result: CheckResult | None) -> dict:

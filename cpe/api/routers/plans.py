@@ -84,7 +84,11 @@ class PlanCourseOut(Schema):
     class_hours: Decimal
     credits: Decimal
     added_at: datetime
-    completed_at: datetime | None
+    exam_required: bool = Field(description="Whether the course ends with an exam")
+    lessons_completed_at: datetime | None = Field(description="When every lesson was complete")
+    completed_at: datetime | None = Field(
+        description="When the course was complete (lessons, and the exam passed if it has one)"
+    )
 
 
 class PlanOut(Schema):
@@ -156,6 +160,8 @@ def _course(chosen: PlanCourse) -> dict:
         "class_hours": chosen.course.class_hours,
         "credits": chosen.credits,
         "added_at": chosen.added_at,
+        "exam_required": chosen.course.exam_required,
+        "lessons_completed_at": chosen.lessons_completed_at,
         "completed_at": chosen.completed_at,
     }
 

@@ -113,6 +113,9 @@ def test_a_learner_takes_and_passes_the_exam_through_the_api(api, made) -> None:
     assert CourseCompletion.objects.filter(plan_course=made.plan_course).count() == 1
     status = api.get(exam_path(made)).json()
     assert status["state"] == "complete" and status["course_completed"] is True
+    chosen = api.get(f"{BASE}/plans/{made.plan.year}").json()["courses"][0]
+    assert chosen["exam_required"] is True
+    assert chosen["lessons_completed_at"] and chosen["completed_at"]
     history = api.get(f"{BASE}/exam-attempts").json()["attempts"]
     assert [a["id"] for a in history] == [attempt_id]
 

@@ -358,3 +358,61 @@ def test_the_region_rules_apply_unless_the_course_sets_its_own(make_enrolment, r
     assert exam_rules(made.course, year).pass_mark == 80
     assert ExamSettings.objects.get(course=made.course).attempts_per_year is None
     assert AuditEntry.objects.filter(action="exam_settings.update").exists()
+
+
+def test_a_course_sent_back_to_its_lessons_stays_in_the_plan(make_enrolment) -> None:
+    from cpe.learning.services import StudyRefused, plan_course_remove
+
+    made = make_enrolment()
+    exam_settings_update(
+        actor=SYSTEM, course=made.course, exam_required=True, values={"attempts_per_year": 1}
+    )
+    complete_lessons(made.plan_course)
+    _fail(made)
+    with pytest.raises(StudyRefused) as refused:
+        plan_course_remove(actor=SYSTEM, plan_course=made.plan_course)
+    assert refused.value.code == "course_studied"
+    assert PlanCourse.objects.filter(pk=made.plan_course.pk).exists()
+    assert not AuditEntry.objects.filter(action="plan_course.remove").exists()
+
+
+def test_the_periodic_task_closes_expired_attempts(make_enrolment) -> None:
+    from cpe.exams.tasks import exam_attempts_close_expired
+
+    made = make_enrolment()
+    complete_lessons(made.plan_course)
+    attempt = start(made, now=timezone.now() - timedelta(hours=2))
+    exam_attempts_close_expired.call_local()
+    attempt.refresh_from_db()
+    assert (attempt.state, attempt.closed_by) == ("graded", "expired")
+
+
+def test_switching_the_exam_off_completes_the_courses_waiting_for_it(make_enrolment) -> None:
+    made = make_enrolment()
+    complete_lessons(made.plan_course)
+    exam_settings_update(actor=SYSTEM, course=made.course, exam_required=False, values={})
+    plan_course = PlanCourse.objects.get(pk=made.plan_course.pk)
+    assert plan_course.completed_at is not None
+    assert CourseCompletion.objects.get(plan_course=plan_course).basis == "lessons"
+
+
+def test_one_attempt_that_cannot_be_graded_stops_no_other(make_enrolment, monkeypatch) -> None:
+    from cpe.exams import services
+
+    broken, fine = make_enrolment(), make_enrolment()
+    for made in (broken, fine):
+        complete_lessons(made.plan_course)
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    stuck = start(broken, now=an_hour_ago)
+    other = start(fine, now=an_hour_ago)
+    grade = services._grade
+
+    def failing(attempt, *args, **kwargs):
+        if attempt.pk == stuck.pk:
+            raise RuntimeError("broken")
+        return grade(attempt, *args, **kwargs)
+
+    monkeypatch.setattr(services, "_grade", failing)
+    assert attempts_close_expired() == 1
+    assert Attempt.objects.get(pk=other.pk).state == "graded"
+    assert Attempt.objects.get(pk=stuck.pk).state == "open"

@@ -1,20 +1,21 @@
 """The course manager's bank services: editing, retiring, deleting, and exam settings
-checked against the bank."""
+checked against the bank (by exams.services.exam_settings_update)."""
 
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from cpe.core.models import AuditEntry
 from cpe.exams.bank import (
-    exam_settings_change,
     normalised_text,
     question_delete,
     question_set_active,
     question_update,
 )
 from cpe.exams.models import ExamSettings, Question
-from cpe.exams.services import ExamRefused, OptionIn
+from cpe.exams.services import ExamRefused, OptionIn, exam_settings_update
 from cpe.exams.testing import make_bank
 from cpe.exams.tests.bankdata import SYSTEM, exam_course, graded_attempts
 
@@ -59,7 +60,7 @@ def test_an_unused_question_can_change_its_options_and_the_change_is_audited(reg
 def test_an_update_breaking_the_bank_rule_is_refused_with_field_errors(regions) -> None:
     course = exam_course(regions["420000"])
     question = make_bank(course, single=1, multiple=0, true_false=0)[0]
-    with pytest.raises(ExamRefused) as refused:
+    with translation.override("en"), pytest.raises(ExamRefused) as refused:
         question_update(
             actor=SYSTEM,
             question=question,
@@ -114,37 +115,49 @@ def test_settings_cannot_draw_more_questions_of_a_kind_than_the_bank_has_in_use(
     course = exam_course(regions["420000"])
     make_bank(course, single=4, multiple=3, true_false=3)
     values = {"single_count": 5, "multiple_count": 3, "true_false_count": 3}
-    with pytest.raises(ExamRefused) as refused:
-        exam_settings_change(actor=SYSTEM, course=course, exam_required=True, values=values)
-    assert set(refused.value.fields) == {"single_count"}
-    assert "4" in refused.value.fields["single_count"][0]
-    assert not ExamSettings.objects.filter(course=course).exists()
-    exam_settings_change(
+    with pytest.raises(ValidationError) as refused:
+        exam_settings_update(actor=SYSTEM, course=course, exam_required=True, values=values)
+    assert set(refused.value.message_dict) == {"single_count"}
+    assert "4" in refused.value.message_dict["single_count"][0]
+    assert not ExamSettings.objects.filter(course=course, single_count=5).exists()
+    exam_settings_update(
         actor=SYSTEM, course=course, exam_required=True, values={**values, "single_count": 4}
     )
     assert ExamSettings.objects.get(course=course).single_count == 4
 
 
-def test_an_empty_count_is_checked_as_the_regions_default(regions) -> None:
+def test_an_empty_count_takes_the_regions_number_even_beyond_the_bank(regions) -> None:
     course = exam_course(regions["420000"])
     make_bank(course, single=4, multiple=3, true_false=3)
-    # Hubei's default draws 10 single-choice questions: more than this bank has.
-    with pytest.raises(ExamRefused) as refused:
-        exam_settings_change(
+    # Hubei draws 10 single-choice questions: this bank has 4, and a paper draws those.
+    exam_settings_update(
+        actor=SYSTEM,
+        course=course,
+        exam_required=True,
+        values={"single_count": None, "multiple_count": 1, "true_false_count": 1},
+    )
+    assert ExamSettings.objects.get(course=course).single_count is None
+
+
+def test_settings_drawing_nothing_from_a_bank_with_questions_are_refused(regions) -> None:
+    course = exam_course(regions["420000"])
+    make_bank(course, single=2, multiple=0, true_false=0)
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        exam_settings_update(
             actor=SYSTEM,
             course=course,
             exam_required=True,
-            values={"single_count": None, "multiple_count": 1, "true_false_count": 1},
+            values={"single_count": 0, "multiple_count": 0, "true_false_count": 0},
         )
-    assert "default" in refused.value.fields["single_count"][0]
+    assert "at least one question" in refused.value.message_dict["single_count"][0]
 
 
 def test_retired_questions_do_not_count_toward_what_the_bank_can_supply(regions) -> None:
     course = exam_course(regions["420000"])
     questions = make_bank(course, single=2, multiple=0, true_false=0)
     question_set_active(actor=SYSTEM, question=questions[0], active=False)
-    with pytest.raises(ExamRefused):
-        exam_settings_change(
+    with pytest.raises(ValidationError):
+        exam_settings_update(
             actor=SYSTEM,
             course=course,
             exam_required=True,
@@ -154,7 +167,9 @@ def test_retired_questions_do_not_count_toward_what_the_bank_can_supply(regions)
 
 def test_a_course_without_an_exam_may_keep_settings_the_bank_cannot_yet_supply(regions) -> None:
     course = exam_course(regions["420000"])
-    exam_settings_change(actor=SYSTEM, course=course, exam_required=False, values={})
+    exam_settings_update(
+        actor=SYSTEM, course=course, exam_required=False, values={"single_count": 20}
+    )
     course.refresh_from_db()
     assert not course.exam_required
     assert AuditEntry.objects.filter(action="exam_settings.update").exists()

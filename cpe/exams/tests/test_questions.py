@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -12,6 +13,13 @@ from cpe.exams.services import ExamRefused, OptionIn, question_create, question_
 from cpe.learning.testing import study_course
 
 SYSTEM = Actor.for_system("tests")
+
+
+@pytest.fixture(autouse=True)
+def _in_english():
+    # The reasons are matched by their English source text.
+    with translation.override("en"):
+        yield
 
 
 def options(*marks: str) -> list[OptionIn]:

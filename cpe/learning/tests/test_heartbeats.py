@@ -14,7 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cpe.core.services import Actor
-from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession, YearPlan
+from cpe.learning.models import (
+    CourseCompletion,
+    Heartbeat,
+    LessonProgress,
+    PlanCourse,
+    StudySession,
+    YearPlan,
+)
 from cpe.learning.study import (
     HeartbeatIn,
     StudyRefused,
@@ -412,3 +419,32 @@ def test_no_heartbeat_sequence_earns_more_than_the_real_time_that_passed(study, 
     assert credited_ms(study) - before <= clock * 1000 + 1
     for lesson_progress in LessonProgress.objects.filter(learner=study.learner):
         assert lesson_progress.furthest_ms <= lesson_progress.lesson.duration_seconds * 1000
+
+
+def test_completing_every_lesson_of_a_course_with_an_exam_leaves_it_to_the_exam(regions):
+    region_policy_save(
+        actor=ACTOR, region=regions["420000"], effective_from=2018, attention_check_minutes=0
+    )
+    study = enrolment(district=regions["420102"], lessons=[("reading", 15)], exam_required=True)
+    session = start(study, study.lesson)
+    beat(study, session, 1, at=16, position=0)
+    chosen = PlanCourse.objects.get(pk=study.plan_course.pk)
+    assert progress(study).completed_at is not None
+    assert chosen.lessons_completed_at is not None
+    assert chosen.completed_at is None  # the exam completes it
+    assert not CourseCompletion.objects.exists()
+
+
+def test_completing_every_lesson_of_a_course_without_an_exam_records_its_credits(regions):
+    region_policy_save(
+        actor=ACTOR, region=regions["420000"], effective_from=2018, attention_check_minutes=0
+    )
+    study = enrolment(district=regions["420102"], lessons=[("reading", 15)], class_hours=2)
+    session = start(study, study.lesson)
+    beat(study, session, 1, at=16, position=0)
+    completion = CourseCompletion.objects.get(plan_course=study.plan_course)
+    assert (completion.basis, completion.credits, completion.year) == (
+        "lessons",
+        6,
+        study.plan.year,
+    )
