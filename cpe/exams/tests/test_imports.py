@@ -167,20 +167,22 @@ def test_a_row_changing_the_answer_of_a_question_on_papers_is_an_error(regions) 
     question_import_apply(actor=SYSTEM, question_import=start(course, GOOD[:1]))
     graded_attempts(course, regions["420102"], [[True]])
     changed = [["单选题", GOOD[0][1], GOOD[0][2], "B", GOOD[0][4]]]
-    result = question_import_check(start(course, changed))
+    with translation.override("en"):
+        result = question_import_check(start(course, changed))
     assert result.errors == 1
     assert "retire" in " ".join(result.error_rows[0].errors["options"])
 
 
 def test_the_same_question_twice_in_a_file_is_an_error_on_the_second(regions) -> None:
     course = exam_course(regions["420000"])
-    result = check_rows(
-        course,
-        [
-            (2, cells("单选题", "同一题", ["甲", "乙"], "A")),
-            (3, cells("单选题", "同一题", ["甲", "乙"], "B")),
-        ],
-    )
+    with translation.override("en"):
+        result = check_rows(
+            course,
+            [
+                (2, cells("单选题", "同一题", ["甲", "乙"], "A")),
+                (3, cells("单选题", "同一题", ["甲", "乙"], "B")),
+            ],
+        )
     assert [row.outcome for row in result.rows] == ["new", "error"]
     assert "row 2" in result.rows[1].errors["text"][0]
 
