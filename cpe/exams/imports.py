@@ -543,6 +543,8 @@ def question_import_apply(
     question_import.unchanged_count = result.unchanged
     question_import.skipped_count = result.errors
     question_import.error_rows = result.errors
+    # Only the rows left out are kept: the manager may still download them to fix them.
+    question_import.rows = [[row.number, row.cells] for row in result.error_rows]
     question_import.save()
     audit_record(
         actor=actor,
@@ -564,7 +566,8 @@ def question_import_apply(
 def question_import_abandon(*, actor: Actor, question_import: QuestionImport) -> QuestionImport:
     question_import = _locked_import(question_import)
     question_import.state = QuestionImport.State.ABANDONED
-    question_import.save(update_fields=["state"])
+    question_import.rows = []
+    question_import.save(update_fields=["state", "rows"])
     audit_record(
         actor=actor,
         action="question_import.abandon",

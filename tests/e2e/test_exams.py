@@ -39,9 +39,11 @@ def answer_every_question(page: Page, *, right: bool) -> None:
     for question in page.locator("fieldset[data-position]").all():
         inputs = question.locator("input[type=radio], input[type=checkbox]")
         values = [int(value) for value in inputs.evaluate_all("all => all.map(i => i.value)")]
-        wanted = [v for v in values if v in correct] if right else [
-            next(v for v in values if v not in correct)
-        ]
+        wanted = (
+            [v for v in values if v in correct]
+            if right
+            else [next(v for v in values if v not in correct)]
+        )
         for value in wanted:
             question.locator(f"input[value='{value}']").check()
         # Each answer is saved by the page itself as it is chosen.
@@ -89,7 +91,9 @@ def test_a_learner_passes_the_exam_and_sees_the_course_complete_with_its_credits
     expect(phone.locator("[data-score]")).to_have_text("100")
     expect(phone.locator(".exam-result")).to_have_attribute("data-passed", "1")
     credits = PlanCourse.objects.get(course__code=CODE).credits
-    expect(phone.locator("[data-course-complete]")).to_contain_text(f"{credits:f}".rstrip("0").rstrip("."))
+    expect(phone.locator("[data-course-complete]")).to_contain_text(
+        f"{credits:f}".rstrip("0").rstrip(".")
+    )
     # The review shows each question with its explanation.
     expect(phone.locator(".exam-review .explanation").first).to_be_visible()
     assert_fits_the_phone(phone, phone.url)

@@ -139,6 +139,9 @@ def test_the_valid_rows_alone_are_imported_when_the_manager_asks(regions) -> Non
     )
     assert (done.created_count, done.skipped_count) == (3, 1)
     assert Question.objects.filter(course=course).count() == 3
+    # The rows left out stay for the error file; the imported ones are not kept.
+    assert [number for number, _cells in done.rows] == [5]
+    assert question_import_check(done).errors == 1
 
 
 def test_importing_the_same_file_again_adds_nothing(regions) -> None:
