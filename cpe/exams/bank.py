@@ -13,13 +13,10 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from cpe.catalog.models import Course
 from cpe.core.services import Actor, audit_record
 from cpe.exams.models import AttemptQuestion, Option, Question
-from cpe.exams.services import (
-    ExamRefused,
-    OptionIn,
-    question_problems,
-)
+from cpe.exams.services import ExamRefused, OptionIn, question_create, question_problems
 
 _SPACES = re.compile(r"\s+")
 
@@ -28,6 +25,47 @@ def normalised_text(text: str) -> str:
     """A question's text as the import matches it: full-width forms folded (NFKC), runs of
     spaces made one, case ignored. Two rows equal under this are the same question."""
     return _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip().casefold()
+
+
+def same_question(course: Course, text: str, *, other_than: int | None = None) -> Question | None:
+    """The course's question with this text under normalisation, if there is one."""
+    wanted = normalised_text(text)
+    candidates = Question.objects.filter(course=course).exclude(pk=other_than).only("pk", "text")
+    return next((q for q in candidates if normalised_text(q.text) == wanted), None)
+
+
+def _refuse_duplicate(course: Course, text: str, *, other_than: int | None = None) -> None:
+    existing = same_question(course, text, other_than=other_than)
+    if existing is not None:
+        message = _(
+            "The bank already has this question (number %(number)s%(retired)s): edit that one."
+        ) % {"number": existing.pk, "retired": "" if existing.is_active else _(", retired")}
+        raise ExamRefused("question_duplicate", message, status=409, fields={"text": [message]})
+
+
+def question_add(
+    *,
+    actor: Actor,
+    course: Course,
+    kind: str,
+    text: str,
+    options: Sequence[OptionIn],
+    explanation: str = "",
+) -> Question:
+    """Write a new question into a course's bank from the form or the API: question_create,
+    after making sure the bank has no question with the same text (the XLSX import would
+    otherwise match a later file's row with either of the two)."""
+    with transaction.atomic():
+        Course.objects.select_for_update().filter(pk=course.pk).first()
+        _refuse_duplicate(course, text)
+        return question_create(
+            actor=actor,
+            course=course,
+            kind=kind,
+            text=text,
+            options=options,
+            explanation=explanation,
+        )
 
 
 def question_on_papers(question: Question) -> bool:
@@ -76,6 +114,7 @@ def question_update(
     if problems:
         first = next(iter(problems.values()))[0]
         raise ExamRefused("question_invalid", first, fields=problems)
+    _refuse_duplicate(question.course, text, other_than=question.pk)
     current = _options_of(question)
     options_change = kind != question.kind or not _same_options(current, options)
     if options_change and question_on_papers(question):

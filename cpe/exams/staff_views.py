@@ -25,7 +25,13 @@ from cpe.catalog.selectors import course_for_staff
 from cpe.core.capabilities import Capability
 from cpe.core.permissions import capability_required
 from cpe.core.services import Actor
-from cpe.exams.bank import question_delete, question_on_papers, question_set_active, question_update
+from cpe.exams.bank import (
+    question_add,
+    question_delete,
+    question_on_papers,
+    question_set_active,
+    question_update,
+)
 from cpe.exams.forms import QuestionFileForm, QuestionForm
 from cpe.exams.imports import (
     COLUMNS,
@@ -41,7 +47,7 @@ from cpe.exams.imports import (
 )
 from cpe.exams.models import Question, QuestionImport
 from cpe.exams.selectors import bank_counts
-from cpe.exams.services import COUNT_FIELDS, ExamRefused, exam_rules, question_create
+from cpe.exams.services import COUNT_FIELDS, ExamRefused, exam_rules
 from cpe.exams.statistics import (
     LOW_DISCRIMINATION,
     MIN_ANSWERS,
@@ -140,7 +146,7 @@ def question_new(request: HttpRequest, course_id: int) -> HttpResponse:
         data = form.cleaned_data
 
         def create() -> None:
-            question_create(
+            question_add(
                 actor=Actor.from_request(request),
                 course=course,
                 kind=data["kind"],

@@ -24,6 +24,7 @@ from cpe.catalog.selectors import course_for_staff
 from cpe.core.capabilities import Capability
 from cpe.core.services import Actor
 from cpe.exams.bank import (
+    question_add,
     question_delete,
     question_on_papers,
     question_set_active,
@@ -44,7 +45,6 @@ from cpe.exams.services import (
     ExamRefused,
     OptionIn,
     exam_rules,
-    question_create,
 )
 from cpe.exams.statistics import course_figures, question_figures
 
@@ -225,10 +225,10 @@ def question_list(request: HttpRequest, course_id: int, filters: Query[QuestionF
     response={201: QuestionOut, **REFUSALS},
     summary="Add a question to a course's bank",
 )
-def question_add(request: HttpRequest, course_id: int, payload: QuestionIn) -> Status:
+def question_post(request: HttpRequest, course_id: int, payload: QuestionIn) -> Status:
     course = _course(request, course_id)
     try:
-        question = question_create(
+        question = question_add(
             actor=Actor.from_request(request),
             course=course,
             kind=payload.kind,

@@ -10,6 +10,7 @@ from django.utils import translation
 from cpe.core.models import AuditEntry
 from cpe.exams.bank import (
     normalised_text,
+    question_add,
     question_delete,
     question_set_active,
     question_update,
@@ -173,3 +174,27 @@ def test_a_course_without_an_exam_may_keep_settings_the_bank_cannot_yet_supply(r
     course.refresh_from_db()
     assert not course.exam_required
     assert AuditEntry.objects.filter(action="exam_settings.update").exists()
+
+
+def test_a_question_with_the_same_text_as_one_in_the_bank_is_refused(regions) -> None:
+    course = exam_course(regions["420000"])
+    first = make_bank(course, single=1, multiple=0, true_false=0)[0]
+    with pytest.raises(ExamRefused) as refused:
+        question_add(
+            actor=SYSTEM,
+            course=course,
+            kind="true_false",
+            text=f"  {first.text.replace('？', '?')}",
+            options=[OptionIn("对", True), OptionIn("错")],
+        )
+    assert refused.value.code == "question_duplicate"
+    assert refused.value.fields["text"]
+    other = question_add(
+        actor=SYSTEM,
+        course=course,
+        kind="true_false",
+        text="另一道题",
+        options=[OptionIn("对", True), OptionIn("错")],
+    )
+    with pytest.raises(ExamRefused):
+        question_update(actor=SYSTEM, question=other, **single(first) | {"kind": "single"})
