@@ -1,10 +1,12 @@
-"""The course manager's exam settings of a course, and the exam panel on the course's staff
-page. (The question bank's own pages are beside these.)"""
+"""Staff pages of exams: the course manager's exam settings of a course and the exam panel
+on the course's staff page, and a learner's attempts on the staff page of their study.
+(The question bank's own pages are beside these.)"""
 
 from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
@@ -20,8 +22,9 @@ from cpe.core.permissions import capability_required
 from cpe.core.services import Actor
 from cpe.exams.forms import ExamSettingsForm
 from cpe.exams.models import ExamSettings
-from cpe.exams.selectors import bank_counts
+from cpe.exams.selectors import attempt_history, bank_counts
 from cpe.exams.services import exam_rules, exam_settings_update, region_exam_rules
+from cpe.registry.models import Learner
 
 
 def staff_exam_panel(request: HttpRequest, course: Course) -> SafeString | str:
@@ -63,3 +66,17 @@ def exam_settings_edit(request: HttpRequest, course_id: int) -> HttpResponse:
             messages.success(request, _("The exam settings are saved."))
             return redirect("catalog:staff_course_detail", course_id=course.pk)
     return render(request, "exams/staff_exam_settings.html", {"form": form, "course": course})
+
+
+def staff_attempts_panel(request: HttpRequest, learner: Learner) -> SafeString | str:
+    """The learner's exam attempts on the staff page of their study (registered with
+    cpe.learning.panels), to answer "my exam was not counted"."""
+    attempts = list(
+        attempt_history(learner).annotate(
+            answered=Count("paper", filter=Q(paper__saved_at__isnull=False)),
+            questions=Count("paper"),
+        )[:50]
+    )
+    return render_to_string(
+        "exams/includes/staff_attempts_panel.html", {"attempts": attempts}, request=request
+    )

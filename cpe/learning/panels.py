@@ -1,7 +1,8 @@
-"""Panels that later apps add to the page of a course in a plan (the exam, for one).
+"""Panels that later apps add to learning's pages: the page of a course in a plan, and the
+staff page of a learner's study (the exam, for one).
 
 Learning imports none of those apps: each registers a renderer when it is ready, and the
-course page shows what the renderers return, in the order they registered.
+page shows what the renderers return, in the order they registered.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from django.http import HttpRequest
 from django.utils.safestring import SafeString
 
 from cpe.learning.models import PlanCourse
+from cpe.registry.models import Learner
 
 CoursePanel = Callable[[HttpRequest, PlanCourse], SafeString | str]
+StaffStudyPanel = Callable[[HttpRequest, Learner], SafeString | str]
 
 _panels: list[CoursePanel] = []
+_staff_panels: list[StaffStudyPanel] = []
 
 
 def register_course_panel(panel: CoursePanel) -> None:
@@ -26,3 +30,13 @@ def register_course_panel(panel: CoursePanel) -> None:
 def course_panels(request: HttpRequest, plan_course: PlanCourse) -> list[SafeString | str]:
     """The registered panels' HTML for this course (already escaped by their templates)."""
     return [html for html in (panel(request, plan_course) for panel in _panels) if html]
+
+
+def register_staff_study_panel(panel: StaffStudyPanel) -> None:
+    if panel not in _staff_panels:
+        _staff_panels.append(panel)
+
+
+def staff_study_panels(request: HttpRequest, learner: Learner) -> list[SafeString | str]:
+    """The registered panels' HTML for the staff page of this learner's study."""
+    return [html for html in (panel(request, learner) for panel in _staff_panels) if html]

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from cpe.catalog.media import serve_course_file
 from cpe.core.capabilities import Capability
 from cpe.core.permissions import capability_required
-from cpe.learning.panels import course_panels
+from cpe.learning.panels import course_panels, staff_study_panels
 from cpe.learning.selectors import (
     lesson_for_learner,
     plan_courses_with_progress,
@@ -129,5 +129,6 @@ def staff_learner_study(request: HttpRequest, learner_id: int) -> HttpResponse:
             "learner": learner,
             "courses": plan_courses_with_progress(learner=learner),
             "sessions": sessions_with_heartbeats(learner=learner),
+            "panels": staff_study_panels(request, learner),
         },
     )

@@ -6,12 +6,14 @@ from __future__ import annotations
 import pytest
 
 from cpe.core.models import AuditEntry
+from cpe.core.services import Actor
 from cpe.exams.models import ExamSettings
 from cpe.exams.services import exam_rules
 from cpe.exams.testing import make_bank
 from cpe.learning.testing import study_course
 
 pytestmark = pytest.mark.django_db
+SYSTEM = Actor.for_system("tests")
 
 
 @pytest.fixture
@@ -78,3 +80,20 @@ def test_switching_the_exam_off_through_the_api(course, users, client_for) -> No
     )
     assert refused.status_code == 422
     assert client.get("/api/v1/courses/NOPE/exam-settings").status_code == 404
+
+
+def test_support_sees_a_learners_attempts_on_the_staff_study_page(
+    make_enrolment, users, client_for
+) -> None:
+    from cpe.exams.services import attempt_start, attempt_submit
+    from cpe.learning.testing import complete_lessons
+
+    made = make_enrolment()
+    complete_lessons(made.plan_course)
+    attempt = attempt_start(actor=SYSTEM, learner=made.learner, plan_course=made.plan_course)
+    attempt_submit(actor=SYSTEM, learner=made.learner, attempt_id=attempt.pk)
+    page = client_for(users["support"]).get(f"/staff/learners/{made.learner.pk}/study/")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert 'id="exam-attempts"' in body
+    assert made.course.code in body and "0 / 10" in body
