@@ -37,7 +37,7 @@ from cpe.exams.imports import (
     COLUMNS,
     MAX_UPLOAD_BYTES,
     error_rows_xlsx,
-    export_xlsx,
+    question_bank_export,
     question_import_abandon,
     question_import_apply,
     question_import_check,
@@ -257,7 +257,10 @@ def question_template(request: HttpRequest) -> HttpResponse:
 @manager_page
 def question_export(request: HttpRequest, course_id: int) -> HttpResponse:
     course = _course(request, course_id)
-    return _xlsx(export_xlsx(course), f"试题-{course.code}.xlsx")
+    return _xlsx(
+        question_bank_export(actor=Actor.from_request(request), course=course),
+        f"试题-{course.code}.xlsx",
+    )
 
 
 @manager_page

@@ -32,7 +32,7 @@ from cpe.exams.bank import (
 )
 from cpe.exams.imports import (
     CheckResult,
-    export_xlsx,
+    question_bank_export,
     question_import_abandon,
     question_import_apply,
     question_import_check,
@@ -403,7 +403,7 @@ def import_abandon(request: HttpRequest, course_id: int, import_id: UUID) -> Sta
 def export(request: HttpRequest, course_id: int) -> FileResponse:
     course = _course(request, course_id)
     return FileResponse(
-        io.BytesIO(export_xlsx(course)),
+        io.BytesIO(question_bank_export(actor=Actor.from_request(request), course=course)),
         as_attachment=True,
         filename=f"试题-{course.code}.xlsx",
         content_type=XLSX_TYPE,

@@ -179,6 +179,7 @@ def test_the_template_and_the_export_are_xlsx_downloads(manager, course):
         assert response.status_code == 200
         assert "attachment" in response["Content-Disposition"]
         assert b"".join(response.streaming_content).startswith(b"PK")
+    assert AuditEntry.objects.filter(action="question_bank.export").count() == 1
 
 
 def test_the_statistics_page_explains_the_figures_and_costs_the_same_queries(manager, regions):
