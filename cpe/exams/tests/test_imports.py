@@ -4,14 +4,19 @@ all or nothing, idempotent re-imports, export in the template's format, refused 
 from __future__ import annotations
 
 import io
+import unicodedata
 
 import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from cpe.core.models import AuditEntry
 from cpe.exams.imports import (
+    KIND_NAMES,
     MAX_UPLOAD_BYTES,
     check_rows,
     error_rows_xlsx,
@@ -254,3 +259,43 @@ def test_a_file_without_the_required_columns_is_refused_naming_them() -> None:
     with translation.override("en"), pytest.raises(ExamRefused) as refused:
         read_workbook("q.xlsx", xlsx([["题", "A"]], header=["题干", "选项A"]))
     assert "题型" in refused.value.message and "正确答案" in refused.value.message
+
+
+option_text = st.text(
+    alphabet=st.characters(categories=("Lo", "Nd", "Lu")), min_size=1, max_size=12
+).filter(lambda text: text.strip() == text)
+
+
+@st.composite
+def valid_questions(draw) -> tuple[str, list[str], set[int]]:
+    kind = draw(st.sampled_from(["single", "multiple", "true_false"]))
+    size = {"single": (2, 8), "multiple": (3, 8), "true_false": (2, 2)}[kind]
+    texts = draw(
+        st.lists(
+            option_text,
+            min_size=size[0],
+            max_size=size[1],
+            unique_by=lambda text: unicodedata.normalize("NFKC", text).casefold(),
+        )
+    )
+    indexes = list(range(len(texts)))
+    if kind == "multiple":
+        correct = set(draw(st.lists(st.sampled_from(indexes), min_size=2, unique=True)))
+    else:
+        correct = {draw(st.sampled_from(indexes))}
+    return kind, texts, correct
+
+
+@given(valid_questions())
+@hypothesis_settings(max_examples=60)
+def test_any_valid_question_written_as_a_row_reads_back_the_same(question) -> None:
+    kind, texts, correct = question
+    answer = "".join(chr(65 + index) for index in sorted(correct))
+    row = {"kind": KIND_NAMES[kind], "text": "题干", "answer": answer}
+    row.update({f"option_{chr(65 + index)}": text for index, text in enumerate(texts)})
+    parsed = parse_row(2, row)
+    assert parsed.errors == {}
+    assert parsed.kind == kind
+    assert [(o.text, o.is_correct) for o in parsed.options] == [
+        (text, index in correct) for index, text in enumerate(texts)
+    ]
