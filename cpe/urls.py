@@ -19,6 +19,7 @@ urlpatterns = [
     path("", include("cpe.catalog.urls")),
     path("", include("cpe.learning.urls")),
     path("", include("cpe.exams.urls")),
+    path("", include("cpe.exams.staff_urls")),
     path("", include("cpe.core.urls")),
     path("api/v1/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -248,3 +248,43 @@ class ProgressReset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.plan_course_id} round {self.round}"
+
+
+class QuestionImport(models.Model):
+    """An XLSX file of questions uploaded for a course's bank: its rows as read, checked on
+    upload and again when the course manager confirms (cpe.exams.imports)."""
+
+    class State(models.TextChoices):
+        CHECKED = "checked", _("Checked, waiting for confirmation")
+        APPLIED = "applied", _("Imported")
+        ABANDONED = "abandoned", _("Abandoned")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="question_imports")
+    file_name = models.CharField(_("file"), max_length=200)
+    # [[row number as the spreadsheet shows it, {field: cell text}], ...]: small files only.
+    rows = models.JSONField(default=list)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.CHECKED)
+    total_rows = models.PositiveIntegerField(default=0)
+    error_rows = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("question import")
+        verbose_name_plural = _("question imports")
+
+    def __str__(self) -> str:
+        return f"{self.course_id} {self.file_name}"
+
+    @property
+    def audit_region_path(self) -> str:
+        return self.course.region.path

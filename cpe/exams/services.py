@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -220,6 +221,51 @@ def exam_rules(course: Course, year: int) -> ExamRules:
     return ExamRules(**values)
 
 
+COUNT_FIELDS = {
+    "single_count": Question.Kind.SINGLE,
+    "multiple_count": Question.Kind.MULTIPLE,
+    "true_false_count": Question.Kind.TRUE_FALSE,
+}
+
+
+def exam_settings_problems(
+    *, course: Course, exam_required: bool, values: dict[str, Any], year: int
+) -> dict[str, list[str]]:
+    """What the course's bank cannot supply of these settings, by field; empty: nothing.
+
+    A number the course sets cannot exceed the questions of that kind in use. The region's
+    number (an empty field) may: the paper then draws what there is, and the bank pages warn.
+    With an exam, a paper draws at least one question. Without one nothing is checked.
+    """
+    if not exam_required:
+        return {}
+    region = region_exam_rules(course, year)
+    available = dict.fromkeys(Question.Kind.values, 0)
+    for kind in Question.objects.filter(course=course, is_active=True).values_list(
+        "kind", flat=True
+    ):
+        available[kind] += 1
+    problems: dict[str, list[str]] = {}
+    total = 0
+    for field_name, kind in COUNT_FIELDS.items():
+        wanted = values.get(field_name)
+        if wanted is None:
+            total += min(getattr(region, field_name), available[kind])
+            continue
+        total += wanted
+        if wanted > available[kind]:
+            problems.setdefault(field_name, []).append(
+                _(
+                    "The bank has %(available)s questions of this kind in use: a paper cannot "
+                    "draw %(wanted)s."
+                )
+                % {"available": available[kind], "wanted": wanted}
+            )
+    if total == 0 and not problems and sum(available.values()):
+        problems.setdefault("single_count", []).append(_("An exam draws at least one question."))
+    return problems
+
+
 @transaction.atomic
 def exam_settings_update(
     *, actor: Actor, course: Course, exam_required: bool, values: dict[str, Any]
@@ -240,6 +286,14 @@ def exam_settings_update(
         setattr(own, name, value)
     own.updated_by = actor.user
     own.full_clean(exclude=["course"])
+    problems = exam_settings_problems(
+        course=course,
+        exam_required=exam_required,
+        values={name: getattr(own, name) for name in COUNT_FIELDS},
+        year=timezone.localdate().year,
+    )
+    if problems:
+        raise ValidationError(problems)
     own.save()
     switched_off = course.exam_required and not exam_required
     if course.exam_required != exam_required:

@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from cpe.catalog.testing import make_course
 from cpe.core.services import Actor, job_enqueue
+from cpe.exams.imports import question_import_start
 from cpe.exams.services import attempt_start, attempt_submit
 from cpe.exams.testing import make_bank
+from cpe.exams.tests.bankdata import xlsx
 from cpe.learning.services import year_plan_open
 from cpe.learning.testing import complete_lessons, enrol, study_course
 from cpe.learning.years import first_required_year
@@ -395,6 +397,93 @@ MATRIX: dict[str, tuple] = {
         "/api/v1/learner/exam-attempts/{graded_attempt}/result",
         {**LEARNER_ONLY, "anonymous": 401},
     ),
+    # The course manager's exam pages and calls (the question bank of a draft course).
+    "question bank": ("get", "/staff/courses/{course}/questions/", COURSE_MANAGERS),
+    "new question": ("get", "/staff/courses/{course}/questions/new/", COURSE_MANAGERS),
+    "edit a question": (
+        "get",
+        "/staff/courses/{course}/questions/{question}/edit/",
+        COURSE_MANAGERS,
+    ),
+    "retire a question": (
+        "post",
+        "/staff/courses/{course}/questions/{question}/retire/",
+        COURSE_ACTIONS,
+    ),
+    "reuse a question": (
+        "post",
+        "/staff/courses/{course}/questions/{question}/reactivate/",
+        COURSE_ACTIONS,
+    ),
+    "delete a question": (
+        "post",
+        "/staff/courses/{course}/questions/{question}/delete/",
+        COURSE_ACTIONS,
+    ),
+    "exam statistics": ("get", "/staff/courses/{course}/exam-statistics/", COURSE_MANAGERS),
+    "question template": ("get", "/staff/courses/question-template.xlsx", COURSE_MANAGERS),
+    "export questions": ("get", "/staff/courses/{course}/questions/export.xlsx", COURSE_MANAGERS),
+    "question imports": ("get", "/staff/courses/{course}/questions/import/", COURSE_MANAGERS),
+    "a question import": (
+        "get",
+        "/staff/courses/{course}/questions/import/{question_import}/",
+        COURSE_MANAGERS,
+    ),
+    "a question import's error rows": (
+        "get",
+        "/staff/courses/{course}/questions/import/{question_import}/errors.xlsx",
+        COURSE_MANAGERS,
+    ),
+    "confirm a question import": (
+        "post",
+        "/staff/courses/{course}/questions/import/{question_import}/confirm/",
+        COURSE_ACTIONS,
+    ),
+    "abandon a question import": (
+        "post",
+        "/staff/courses/{course}/questions/import/{question_import}/abandon/",
+        COURSE_ACTIONS,
+    ),
+    "question bank API": (
+        "get",
+        "/api/v1/staff/courses/{course}/questions",
+        {**COURSE_MANAGERS, "anonymous": 401},
+    ),
+    "a question API": (
+        "get",
+        "/api/v1/staff/courses/{course}/questions/{question}",
+        {**COURSE_MANAGERS, "anonymous": 401},
+    ),
+    "add a question API": (
+        "post",
+        "/api/v1/staff/courses/{course}/questions",
+        {**COURSE_MANAGERS, "anonymous": 401, "course_manager": 201, "superuser": 201},
+        {
+            "kind": "true_false",
+            "text": "新题",
+            "options": [{"text": "对", "correct": True}, {"text": "错"}],
+        },
+    ),
+    "retire a question API": (
+        "post",
+        "/api/v1/staff/courses/{course}/questions/{question}/retire",
+        {**COURSE_MANAGERS, "anonymous": 401},
+    ),
+    "a question import API": (
+        "get",
+        "/api/v1/staff/courses/{course}/question-imports/{question_import}",
+        {**COURSE_MANAGERS, "anonymous": 401},
+    ),
+    "export questions API": (
+        "get",
+        "/api/v1/staff/courses/{course}/questions.xlsx",
+        {**COURSE_MANAGERS, "anonymous": 401},
+    ),
+    "exam statistics API": (
+        "get",
+        "/api/v1/staff/courses/{course}/exam-statistics",
+        {**COURSE_MANAGERS, "anonymous": 401},
+    ),
     # Choosing a first password; a learner who has one is sent to the change page (302).
     "learner chooses a password": (
         "get",
@@ -462,6 +551,14 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
     course = make_course(manager, regions["420000"], code="HB-ZY-01")
     published = make_course(manager, regions["420000"], code="HB-ZY-02", publish=True)
     video, reading = course.lessons.all()
+    question = make_bank(course, single=1, multiple=0, true_false=0)[0]
+    question_import = question_import_start(
+        actor=manager,
+        course=course,
+        upload=SimpleUploadedFile(
+            "bank.xlsx", xlsx([["单选题", "答案不对的题", ["甲", "乙"], "C", ""]])
+        ),
+    )
     return {
         "course": str(course.pk),
         "lesson": str(video.pk),
@@ -479,6 +576,8 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
         "exam_course": attempts[0].course.code,
         "attempt": str(attempts[0].pk),
         "graded_attempt": str(attempts[1].pk),
+        "question": str(question.pk),
+        "question_import": str(question_import.pk),
     }
 
 
