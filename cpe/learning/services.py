@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from cpe.catalog.models import Course, CourseYear
 from cpe.core.services import Actor, audit_record
+from cpe.learning.hooks import completion_recorded
 from cpe.learning.models import CourseCompletion, LessonProgress, PlanCourse, YearPlan
 from cpe.learning.payments import payment_backend
 from cpe.learning.years import (
@@ -362,6 +363,8 @@ def plan_course_complete(
                 "score": completion.score,
             },
         )
+        # The credit ledger records the completion in this same transaction.
+        completion_recorded(actor=actor, completion=completion)
         year_plan_refresh_completion(actor=actor, plan=chosen.plan)
     return completion
 
