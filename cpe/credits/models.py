@@ -126,7 +126,11 @@ class CreditEntry(models.Model):
 
 
 class YearStatus(models.Model):
-    """Where a learner stands in a year, as the status engine last computed it from the ledger."""
+    """Where a learner stands in a year, as the status engine last computed it from the ledger.
+
+    Learning's YearPlan.completed_at is a separate, narrower fact: the plan's own courses met
+    the rules (it gates the study of later years). See year_plan_refresh_completion.
+    """
 
     class Status(models.TextChoices):
         NOT_STARTED = "not_started", _("Not started")
