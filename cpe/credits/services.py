@@ -75,9 +75,11 @@ def _append(
     """Append one entry to the learner's chain and refresh the year's status.
 
     The caller holds a transaction. The learner's row lock makes appends for one learner
-    wait for each other, so each entry links to the one before it.
+    wait for each other, so each entry links to the one before it. It is a no-key lock:
+    rows that merely reference the learner (heartbeats, completions) need not wait for it,
+    and a study transaction that already inserted such a row cannot deadlock against it.
     """
-    Learner.objects.select_for_update().only("pk").get(pk=learner.pk)
+    Learner.objects.select_for_update(no_key=True).only("pk").get(pk=learner.pk)
     previous = (
         CreditEntry.objects.filter(learner_id=learner.pk)
         .order_by("-id")
@@ -228,7 +230,7 @@ def credit_reverse(
     if not reason:
         raise ValidationError({"reason": [_("Say why the credits are reversed.")]})
     with transaction.atomic():
-        Learner.objects.select_for_update().only("pk").get(pk=entry.learner_id)
+        Learner.objects.select_for_update(no_key=True).only("pk").get(pk=entry.learner_id)
         entry = CreditEntry.objects.select_related("learner__district").get(pk=entry.pk)
         if entry.reverses_id is not None:
             raise ValidationError({"entry": [_("A reversing entry cannot itself be reversed.")]})
@@ -344,10 +346,15 @@ def year_status_recompute_all() -> dict[str, int]:
         checked += 1
         current = statuses.get((learner_id, year))
         if current is None or _differs(current, outcome):
+            # Only the years that differ are written, each under the learner's lock and from
+            # the ledger as it is then, so an entry appended meanwhile is not overwritten.
             with transaction.atomic():
-                _apply_outcome(
-                    learner_id=learner_id, year=year, outcome=outcome, entry=None, current=current
+                learner = (
+                    Learner.objects.select_for_update(no_key=True, of=("self",))
+                    .select_related("district")
+                    .get(pk=learner_id)
                 )
+                year_status_refresh(learner=learner, year=year)
             changed += 1
     return {"years": checked, "changed": changed}
 
