@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "cpe.catalog",
     "cpe.learning",
     "cpe.exams",
+    "cpe.credits",
     "cpe.public",
     "cpe.api",
 ]

@@ -38,13 +38,19 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.LEARNERS_MANAGE,
             Capability.LEARNERS_REVEAL,
             Capability.STUDY_PROGRESS_VIEW,
+            Capability.CREDITS_VIEW,
+            Capability.CREDITS_REVERSE,
         }
     ),
     Role.CITY_ADMIN: frozenset(
-        _STAFF | _ADMIN | {Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW}
+        _STAFF
+        | _ADMIN
+        | {Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW, Capability.CREDITS_VIEW}
     ),
     Role.PROVINCE_ADMIN: frozenset(
-        _STAFF | _ADMIN | {Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW}
+        _STAFF
+        | _ADMIN
+        | {Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW, Capability.CREDITS_VIEW}
     ),
     Role.COURSE_MANAGER: frozenset(_STAFF | {Capability.COURSES_MANAGE}),
     # Support answers learners' questions ("my video does not count"), so it reads their
@@ -53,7 +59,13 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         _STAFF | {Capability.JOBS_DETAILS, Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW}
     ),
     Role.AUDITOR: frozenset(
-        _STAFF | {Capability.AUDIT_VIEW, Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW}
+        _STAFF
+        | {
+            Capability.AUDIT_VIEW,
+            Capability.LEARNERS_VIEW,
+            Capability.STUDY_PROGRESS_VIEW,
+            Capability.CREDITS_VIEW,
+        }
     ),
     Role.SUPERUSER: Capability.all() - {Capability.STUDY},
 }

@@ -8,6 +8,7 @@ from cpe.api.errors import install_error_handlers
 from cpe.api.routers import (
     audit,
     courses,
+    credits,
     exam_bank,
     exam_settings,
     exams,
@@ -48,4 +49,6 @@ api.add_router("/courses", exam_settings.router)
 api.add_router("/learner/plans", plans.router)
 api.add_router("/learner", study.router)
 api.add_router("/learner", exams.router)
+api.add_router("/learner", credits.router)
+api.add_router("/staff/learners", credits.staff_router)
 api.add_router("/staff/courses", exam_bank.router)

@@ -16,6 +16,8 @@ class Capability:
     LEARNERS_REVEAL = "learners.reveal"  # see a learner's full ID number (audited)
     COURSES_MANAGE = "courses.manage"  # draft, edit, preview and publish courses and lessons
     STUDY_PROGRESS_VIEW = "study.progress"  # a learner's lesson progress and heartbeat record
+    CREDITS_VIEW = "credits.view"  # a learner's credit ledger and yearly status in one's scope
+    CREDITS_REVERSE = "credits.reverse"  # take credits back with a reversing entry (audited)
 
     @classmethod
     def all(cls) -> frozenset[str]:

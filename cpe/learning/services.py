@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from cpe.catalog.models import Course, CourseYear
 from cpe.core.services import Actor, audit_record
+from cpe.learning.hooks import completion_recorded
 from cpe.learning.models import CourseCompletion, LessonProgress, PlanCourse, YearPlan
 from cpe.learning.payments import payment_backend
 from cpe.learning.years import (
@@ -68,7 +69,11 @@ def year_plan_refresh_completion(*, actor: Actor, plan: YearPlan) -> bool:
     """Mark the plan complete once its completed courses meet the year's rules.
 
     Called whenever a course in the plan completes. Returns whether the plan is complete.
-    The credit ledger (a later issue) takes this over; the rule stays the region's data.
+    The plan counts only its own completed courses and gates study of later years; the
+    credit ledger (cpe.credits) keeps the yearly status over credits of every source, with
+    the same rule from the region's data. A completion reaches both in one transaction, so
+    a plan complete from its courses is complete in the ledger too; the ledger can also be
+    complete from other credits while the plan is not.
     """
     plan = YearPlan.objects.select_for_update().select_related("learner__district").get(pk=plan.pk)
     if plan.completed_at is not None:
@@ -362,6 +367,8 @@ def plan_course_complete(
                 "score": completion.score,
             },
         )
+        # The credit ledger records the completion in this same transaction.
+        completion_recorded(actor=actor, completion=completion)
         year_plan_refresh_completion(actor=actor, plan=chosen.plan)
     return completion
 

@@ -91,6 +91,15 @@ COURSE_MANAGERS = {
 COURSE_ACTIONS = {**COURSE_MANAGERS, "course_manager": 302, "superuser": 302}
 EVERYONE = {r: 200 for r in ROLES}
 
+# Officers reverse credits in their district; an unknown entry answers 404.
+CREDIT_REVERSERS = {
+    **{r: 403 for r in STAFF},
+    "learner": 403,
+    "district_officer": 404,
+    "officer_elsewhere": 404,
+    "superuser": 404,
+}
+
 MATRIX: dict[str, tuple] = {
     "learner home": (
         "get",
@@ -483,6 +492,26 @@ MATRIX: dict[str, tuple] = {
         "get",
         "/api/v1/staff/courses/{course}/exam-statistics",
         {**COURSE_MANAGERS, "anonymous": 401},
+    ),
+    # The credit ledger: the learner's own credits; a learner's ledger for staff who read
+    # credits in their region; reversing an entry (an unknown entry: 404 for officers).
+    "my credits": ("get", "/study/credits/", LEARNER_ONLY),
+    "my credits API": ("get", "/api/v1/learner/credits", {**LEARNER_ONLY, "anonymous": 401}),
+    "a Jiang'an learner's credits API": (
+        "get",
+        "/api/v1/staff/learners/{learner}/credits",
+        row(401, 403, **ELSEWHERE_404, course_manager=403, support=403),
+    ),
+    "reverse credits": (
+        "post",
+        "/staff/learners/{learner}/credits/0/reverse/",
+        {**CREDIT_REVERSERS, "anonymous": 302},
+    ),
+    "reverse credits API": (
+        "post",
+        "/api/v1/staff/learners/{learner}/credits/0/reverse",
+        {**CREDIT_REVERSERS, "anonymous": 401},
+        {"reason": "登记有误"},
     ),
     # Choosing a first password; a learner who has one is sent to the change page (302).
     "learner chooses a password": (

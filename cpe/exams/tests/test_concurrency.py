@@ -10,6 +10,7 @@ from django.db import connection, connections
 
 from cpe.core.models import AuditEntry
 from cpe.core.services import Actor
+from cpe.credits.models import CreditEntry
 from cpe.exams.models import Attempt, AttemptQuestion, Option
 from cpe.exams.services import ExamRefused, attempt_start, attempt_submit
 from cpe.learning.models import CourseCompletion, PlanCourse
@@ -96,8 +97,13 @@ def test_submitting_a_passing_attempt_from_several_threads_awards_the_credits_on
     assert AuditEntry.objects.filter(action="plan_course.complete").count() == 1
 
 
-def test_completing_one_course_from_several_threads_makes_one_record(make_enrolment) -> None:
+def test_completing_one_course_from_several_threads_makes_one_record(
+    make_enrolment, monkeypatch
+) -> None:
     made = make_enrolment()
+    # The passed attempt is made without the credit ledger's listener, so that its completion
+    # (which nothing else rests on then) can be removed and the race run from the start.
+    monkeypatch.setattr("cpe.learning.hooks._completion_listeners", [])
     complete_lessons(made.plan_course)
     attempt = attempt_start(actor=SYSTEM, learner=made.learner, plan_course=made.plan_course)
     attempt_submit(
@@ -106,9 +112,12 @@ def test_completing_one_course_from_several_threads_makes_one_record(make_enrolm
     CourseCompletion.objects.all().delete()
     PlanCourse.objects.filter(pk=made.plan_course.pk).update(completed_at=None)
     attempt.refresh_from_db()
+    monkeypatch.undo()
     outcomes = run_at_once(
         lambda: plan_course_complete(actor=SYSTEM, plan_course=made.plan_course, attempt=attempt)
     )
     assert all(isinstance(outcome, CourseCompletion) for outcome in outcomes), outcomes
     assert len({outcome.pk for outcome in outcomes}) == 1  # type: ignore[attr-defined]
     assert CourseCompletion.objects.filter(plan_course=made.plan_course).count() == 1
+    # ...and one entry in the credit ledger.
+    assert CreditEntry.objects.filter(completion__plan_course=made.plan_course).count() == 1

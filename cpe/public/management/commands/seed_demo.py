@@ -11,6 +11,7 @@ from django.db import transaction
 from cpe.accounts import demo as accounts_demo
 from cpe.catalog import demo as catalog_demo
 from cpe.core.services import Actor
+from cpe.credits import demo as credits_demo
 from cpe.exams import demo as exams_demo
 from cpe.learning import demo as learning_demo
 from cpe.public import demo as public_demo
@@ -48,6 +49,8 @@ class Command(BaseCommand):
             exams_demo.seed(actor)
             # After the catalog's demo: the demo learner's plan takes its courses.
             learning_demo.seed(actor)
+            # After learning's: the ledger holds her earlier years and this year's start.
+            credits_demo.seed(actor)
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
         if not options["quiet_logins"]:
             self.stdout.write(f"\nDemo logins (password for all: {accounts_demo.DEMO_PASSWORD})")

@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CreditsConfig(AppConfig):
+    name = "cpe.credits"
+    verbose_name = _("Credits")
+
+    def ready(self) -> None:
+        # A completed course becomes a ledger entry in the same transaction (learning must
+        # not import credits, so it calls the listener this app registers).
+        from cpe.credits.services import credit_record_completion
+        from cpe.credits.views import staff_credits_panel
+        from cpe.learning.hooks import register_completion_listener
+        from cpe.learning.panels import register_staff_study_panel
+
+        register_completion_listener(credit_record_completion)
+        # The ledger on the staff page of a learner's study, with the reverse action.
+        register_staff_study_panel(staff_credits_panel)

@@ -1,0 +1,432 @@
+"""Writes to the credit ledger: recording credits, reversing them, and the yearly status."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cpe.core.services import Actor, audit_record
+from cpe.credits import engine
+from cpe.credits.models import CreditEntry, YearStatus, YearStatusChange
+from cpe.learning.models import CourseCompletion
+from cpe.learning.years import first_required_year
+from cpe.regions.policy import policy_for
+from cpe.registry.models import Learner
+
+# --- The hash chain -------------------------------------------------------------------
+
+
+def _utc(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_digest(entry: CreditEntry) -> str:
+    """SHA-256 of the entry's fields and the previous entry's hash, in one canonical form.
+
+    Everything that gives the entry its meaning is in it, so changing any of it (or the
+    order of the chain) changes the hash. The row's id is not: it is known only after the
+    insert, and the chain's link to the previous hash already fixes the order.
+    """
+    canonical = {
+        "learner": entry.learner_id,
+        "year": entry.year,
+        "category": entry.category,
+        "credits": f"{Decimal(entry.credits):.1f}",
+        "source": entry.source,
+        "reference": entry.reference,
+        "completion": entry.completion_id,
+        "recorded_by": entry.recorded_by_id,
+        "recorded_by_label": entry.recorded_by_label,
+        "approved_by": entry.approved_by_id,
+        "reason": entry.reason,
+        "created_at": _utc(entry.created_at),
+        "reverses": entry.reverses_id,
+        "previous_hash": entry.previous_hash,
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _append(
+    *,
+    actor: Actor,
+    learner: Learner,
+    year: int,
+    category: str,
+    credits: Decimal,
+    source: str,
+    reference: str = "",
+    completion: CourseCompletion | None = None,
+    approved_by: Any = None,
+    reason: str = "",
+    reverses: CreditEntry | None = None,
+    now: datetime.datetime | None = None,
+) -> CreditEntry:
+    """Append one entry to the learner's chain and refresh the year's status.
+
+    The caller holds a transaction. The learner's row lock makes appends for one learner
+    wait for each other, so each entry links to the one before it. It is a no-key lock:
+    rows that merely reference the learner (heartbeats, completions) need not wait for it,
+    and a study transaction that already inserted such a row cannot deadlock against it.
+    """
+    Learner.objects.select_for_update(no_key=True).only("pk").get(pk=learner.pk)
+    previous = (
+        CreditEntry.objects.filter(learner_id=learner.pk)
+        .order_by("-id")
+        .values_list("entry_hash", flat=True)
+        .first()
+    )
+    entry = CreditEntry(
+        learner=learner,
+        year=year,
+        category=category,
+        credits=credits,
+        source=source,
+        reference=reference[:100],
+        completion=completion,
+        recorded_by=actor.user,
+        recorded_by_label=actor.label[:150],
+        approved_by=approved_by,
+        reason=reason[:500],
+        reverses=reverses,
+        created_at=now or timezone.now(),
+        previous_hash=previous or "",
+    )
+    entry.entry_hash = entry_digest(entry)
+    entry.save()
+    year_status_refresh(learner=learner, year=year, entry=entry)
+    return entry
+
+
+# --- Recording and reversing ----------------------------------------------------------
+
+
+def _credits_value(raw: Any) -> Decimal | None:
+    try:
+        value = Decimal(str(raw))
+    except (InvalidOperation, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+def credit_record(
+    *,
+    actor: Actor,
+    learner: Learner,
+    year: int,
+    category: str,
+    credits: Decimal | int | str,
+    source: str,
+    reference: str = "",
+    approved_by: Any = None,
+    reason: str = "",
+    now: datetime.datetime | None = None,
+) -> CreditEntry:
+    """Record credits a learner earned outside a course on the platform (or an exam).
+
+    Refused, with the field it concerns, for credits that are not positive, finer than a
+    tenth, or more than a whole year's requirement; for a category or source the ledger
+    does not know; and for a year before the learner's first required year or after the
+    current one.
+    """
+    errors: dict[str, list[str]] = {}
+    value = _credits_value(credits)
+    policy = policy_for(learner.district, year) if isinstance(year, int) else None
+    if value is None or value <= 0:
+        errors["credits"] = [_("Credits must be a positive number.")]
+    elif value != value.quantize(Decimal("0.1")):
+        errors["credits"] = [_("Credits are recorded to one decimal place.")]
+    elif policy is not None and value > policy.annual_credits:
+        errors["credits"] = [
+            _("One entry cannot carry more than a whole year's %(credits)s credits.")
+            % {"credits": policy.annual_credits}
+        ]
+    today = timezone.localdate()
+    if not isinstance(year, int) or year > today.year or year < first_required_year(learner):
+        errors["year"] = [
+            _("The year must be between %(first)s and %(last)s.")
+            % {"first": first_required_year(learner), "last": today.year}
+        ]
+    if category not in CreditEntry.Category.values:
+        errors["category"] = [_("Choose public or professional.")]
+    if source not in CreditEntry.Source.values or source == CreditEntry.Source.PLATFORM_COURSE:
+        # Platform courses reach the ledger only through their completion record.
+        errors["source"] = [_("Choose where the credits come from.")]
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        entry = _append(
+            actor=actor,
+            learner=learner,
+            year=year,
+            category=category,
+            credits=value,
+            source=source,
+            reference=reference,
+            approved_by=approved_by,
+            reason=reason,
+            now=now,
+        )
+        audit_record(
+            actor=actor,
+            action="credit.record",
+            target=entry,
+            after=_entry_summary(entry),
+            reason=reason,
+        )
+    return entry
+
+
+def credit_record_completion(*, actor: Actor, completion: CourseCompletion) -> CreditEntry:
+    """The ledger entry of a completed course: exactly one per completion.
+
+    Called by learning's `plan_course_complete` inside its transaction (see
+    cpe.learning.hooks) and by `ledger_import_completions` for older completions. The
+    credits and the year are those the plan fixed, so they are not checked again here.
+    """
+    existing = CreditEntry.objects.filter(completion=completion).first()
+    if existing is not None:
+        return existing
+    # The entry is dated when the course was completed, which is when the credits were earned.
+    now = completion.completed_at
+    try:
+        with transaction.atomic():
+            entry = _append(
+                actor=actor,
+                learner=completion.learner,
+                year=completion.year,
+                category=completion.category,
+                credits=Decimal(completion.credits),
+                source=CreditEntry.Source.PLATFORM_COURSE,
+                reference=completion.course.code,
+                completion=completion,
+                now=now,
+            )
+    except IntegrityError:
+        # Another caller recorded it first; the one-to-one constraint kept it to one.
+        return CreditEntry.objects.get(completion=completion)
+    CourseCompletion.objects.filter(pk=completion.pk).update(consumed_at=timezone.now())
+    return entry
+
+
+def credit_reverse(
+    *, actor: Actor, entry: CreditEntry, reason: str, now: datetime.datetime | None = None
+) -> CreditEntry:
+    """Take an entry's credits back with a reversing entry; the entry itself stays as it was.
+
+    A reason is required. A reversal cannot be reversed, and an entry is reversed once.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the credits are reversed.")]})
+    with transaction.atomic():
+        Learner.objects.select_for_update(no_key=True).only("pk").get(pk=entry.learner_id)
+        entry = CreditEntry.objects.select_related("learner__district").get(pk=entry.pk)
+        if entry.reverses_id is not None:
+            raise ValidationError({"entry": [_("A reversing entry cannot itself be reversed.")]})
+        if CreditEntry.objects.filter(reverses=entry).exists():
+            raise ValidationError({"entry": [_("These credits have already been reversed.")]})
+        reversal = _append(
+            actor=actor,
+            learner=entry.learner,
+            year=entry.year,
+            category=entry.category,
+            credits=-entry.credits,
+            source=entry.source,
+            reference=entry.reference,
+            reason=reason,
+            reverses=entry,
+            now=now,
+        )
+        audit_record(
+            actor=actor,
+            action="credit.reverse",
+            target=entry,
+            after=_entry_summary(reversal),
+            reason=reason,
+        )
+    return reversal
+
+
+def _entry_summary(entry: CreditEntry) -> dict[str, Any]:
+    return {
+        "entry": entry.pk,
+        "year": entry.year,
+        "category": entry.category,
+        "credits": entry.credits,
+        "source": entry.source,
+        "reference": entry.reference,
+        "reverses": entry.reverses_id,
+    }
+
+
+# --- Yearly status --------------------------------------------------------------------
+
+
+def _apply_outcome(
+    *,
+    learner_id: int,
+    year: int,
+    outcome: engine.YearOutcome,
+    entry: CreditEntry | None,
+    current: YearStatus | None,
+) -> YearStatus:
+    before = current.status if current is not None else YearStatus.Status.NOT_STARTED
+    values = {
+        "status": outcome.status,
+        "total_credits": outcome.total_credits,
+        "professional_credits": outcome.professional_credits,
+        "public_credits": outcome.public_credits,
+        "met_at": outcome.met_at,
+    }
+    if current is None:
+        current = YearStatus.objects.create(learner_id=learner_id, year=year, **values)
+    elif any(getattr(current, k) != v for k, v in values.items()):
+        for key, value in values.items():
+            setattr(current, key, value)
+        current.save()
+    if before != outcome.status:
+        YearStatusChange.objects.create(
+            learner_id=learner_id,
+            year=year,
+            from_status=before,
+            to_status=outcome.status,
+            entry=entry,
+        )
+    return current
+
+
+def year_status_refresh(
+    *, learner: Learner, year: int, entry: CreditEntry | None = None
+) -> YearStatus:
+    """Recompute the learner's status for `year` from the ledger (in the caller's transaction)."""
+    policy = policy_for(learner.district, year)
+    entries = CreditEntry.objects.filter(learner_id=learner.pk, year=year).only(
+        "id", "category", "credits", "created_at"
+    )
+    outcome = engine.year_outcome(list(entries), policy)
+    current = (
+        YearStatus.objects.select_for_update().filter(learner_id=learner.pk, year=year).first()
+    )
+    return _apply_outcome(
+        learner_id=learner.pk, year=year, outcome=outcome, entry=entry, current=current
+    )
+
+
+def year_status_recompute_all() -> dict[str, int]:
+    """Recompute every learner's yearly status from the ledger in one ordered pass.
+
+    Returns how many years were read and how many rows changed.
+    """
+    checked = changed = 0
+    policies: dict[tuple[int, int], Any] = {}
+    districts = dict(Learner.objects.values_list("pk", "district_id"))
+    statuses = {(s.learner_id, s.year): s for s in YearStatus.objects.all()}
+    rows = (
+        CreditEntry.objects.order_by("learner_id", "year", "created_at", "id")
+        .values_list("learner_id", "year", "id", "category", "credits", "created_at")
+        .iterator(chunk_size=5000)
+    )
+    for (learner_id, year), entries in _grouped(rows):
+        district_id = districts[learner_id]
+        key = (district_id, year)
+        if key not in policies:
+            policies[key] = policy_for(Learner(district_id=district_id).district, year)
+        outcome = engine.year_outcome(entries, policies[key])
+        checked += 1
+        current = statuses.get((learner_id, year))
+        if current is None or _differs(current, outcome):
+            # Only the years that differ are written, each under the learner's lock and from
+            # the ledger as it is then, so an entry appended meanwhile is not overwritten.
+            with transaction.atomic():
+                learner = (
+                    Learner.objects.select_for_update(no_key=True, of=("self",))
+                    .select_related("district")
+                    .get(pk=learner_id)
+                )
+                year_status_refresh(learner=learner, year=year)
+            changed += 1
+    return {"years": checked, "changed": changed}
+
+
+@dataclass
+class _Row:
+    id: int
+    category: str
+    credits: Decimal
+    created_at: datetime.datetime
+
+
+def _grouped(rows: Iterator[tuple]) -> Iterator[tuple[tuple[int, int], list[_Row]]]:
+    key: tuple[int, int] | None = None
+    group: list[_Row] = []
+    for learner_id, year, pk, category, credits, created_at in rows:
+        if (learner_id, year) != key:
+            if key is not None:
+                yield key, group
+            key, group = (learner_id, year), []
+        group.append(_Row(pk, category, credits, created_at))
+    if key is not None:
+        yield key, group
+
+
+def _differs(current: YearStatus, outcome: engine.YearOutcome) -> bool:
+    return (
+        current.status != outcome.status
+        or current.total_credits != outcome.total_credits
+        or current.professional_credits != outcome.professional_credits
+        or current.public_credits != outcome.public_credits
+        or current.met_at != outcome.met_at
+    )
+
+
+# --- Checking the ledger --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerProblem:
+    learner_id: int
+    entry_id: int
+    problem: str
+
+
+def ledger_verify() -> list[LedgerProblem]:
+    """Every place where a learner's chain does not hold: an entry whose fields no longer give
+    its hash, or whose link does not name the entry before it (one was removed or edited)."""
+    problems: list[LedgerProblem] = []
+    previous_learner: int | None = None
+    previous_hash = ""
+    for entry in CreditEntry.objects.order_by("learner_id", "id").iterator(chunk_size=2000):
+        if entry.learner_id != previous_learner:
+            previous_learner, previous_hash = entry.learner_id, ""
+        if entry.previous_hash != previous_hash:
+            problems.append(LedgerProblem(entry.learner_id, entry.pk, "broken link"))
+        elif entry_digest(entry) != entry.entry_hash:
+            problems.append(LedgerProblem(entry.learner_id, entry.pk, "fields changed"))
+        previous_hash = entry.entry_hash
+    return problems
+
+
+def ledger_import_completions(*, actor: Actor) -> int:
+    """Bring course completions recorded before the ledger existed into it; returns how many."""
+    count = 0
+    pending = (
+        CourseCompletion.objects.filter(credit_entry__isnull=True)
+        .select_related("course", "learner__district")
+        .order_by("completed_at", "id")
+    )
+    for completion in pending.iterator(chunk_size=500):
+        with transaction.atomic():
+            credit_record_completion(actor=actor, completion=completion)
+        count += 1
+    return count

@@ -1,0 +1,126 @@
+"""The learner's credits page and API, and the ledger on the staff page of a learner's study."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from cpe.accounts.roles import Role
+from cpe.core.models import AuditEntry
+from cpe.credits.models import CreditEntry, YearStatus
+from cpe.credits.testing import SYSTEM, record
+from cpe.learning.testing import collected_learner
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def learner_with_credits(regions, make_user):
+    user = make_user(Role.LEARNER, "420102")
+    learner = collected_learner(district=regions["420102"], sequence=7, user=user)
+    record(learner, 45)
+    record(learner, 20, category=CreditEntry.Category.PUBLIC)
+    return learner
+
+
+def test_the_credits_page_shows_the_years_totals_and_what_is_missing(
+    learner_with_credits, client_for
+):
+    client = client_for(learner_with_credits.user)
+    page = client.get("/study/credits/").content.decode()
+    assert "还差15个专业科目学分" in page
+    assert "65" in page and 'data-status="in_progress"' in page
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # the language switcher's choice
+    english = client.get("/study/credits/")
+    assert "15 more professional credits" in english.content.decode()
+    assert "10 more credits of either category" in english.content.decode()
+
+
+def test_the_study_dashboard_links_to_the_credits(learner_with_credits, client_for):
+    page = client_for(learner_with_credits.user).get("/study/").content.decode()
+    assert 'href="/study/credits/"' in page
+
+
+def test_the_credits_api_gives_the_years_and_entries(learner_with_credits, client_for):
+    body = client_for(learner_with_credits.user).get("/api/v1/learner/credits").json()
+    year = body["years"][0]
+    assert year["status"] == "in_progress"
+    assert float(year["total_credits"]) == 65
+    assert float(year["missing_professional_credits"]) == 15
+    assert float(year["missing_other_credits"]) == 10
+    assert [float(e["credits"]) for e in body["entries"]] == [20, 45]
+
+
+def test_the_credits_api_is_in_the_openapi_document(client_for):
+    paths = client_for(None).get("/api/v1/openapi.json").json()["paths"]
+    assert "/api/v1/learner/credits" in paths
+    assert "/api/v1/staff/learners/{learner_id}/credits/{entry_id}/reverse" in paths
+
+
+def test_an_officer_sees_the_ledger_and_reverses_an_entry_with_a_reason(
+    learner_with_credits, users, client_for
+):
+    officer = client_for(users["district_officer"])
+    entry = CreditEntry.objects.filter(learner=learner_with_credits).first()
+    page = officer.get(f"/staff/learners/{learner_with_credits.pk}/study/").content.decode()
+    assert 'id="credits"' in page and f"/credits/{entry.pk}/reverse/" in page
+    url = f"/staff/learners/{learner_with_credits.pk}/credits/{entry.pk}/reverse/"
+    officer.post(url, {"reason": ""})
+    assert not CreditEntry.objects.filter(reverses=entry).exists()
+    response = officer.post(url, {"reason": "培训证明不实"})
+    assert response.status_code == 302
+    reversal = CreditEntry.objects.get(reverses=entry)
+    assert reversal.recorded_by == users["district_officer"]
+    audit = AuditEntry.objects.get(action="credit.reverse")
+    assert (audit.actor, audit.reason) == (users["district_officer"], "培训证明不实")
+
+
+def test_an_auditor_reads_the_ledger_but_has_no_reverse_action(
+    learner_with_credits, users, client_for
+):
+    page = client_for(users["auditor"]).get(f"/staff/learners/{learner_with_credits.pk}/study/")
+    assert 'id="credits"' in page.content.decode()
+    assert "/reverse/" not in page.content.decode()
+    support = client_for(users["support"]).get(f"/staff/learners/{learner_with_credits.pk}/study/")
+    assert 'id="credits"' not in support.content.decode()
+
+
+def test_the_reverse_api_answers_field_errors_and_refuses_a_reversal_of_a_reversal(
+    learner_with_credits, users, client_for
+):
+    officer = client_for(users["district_officer"])
+    entry = CreditEntry.objects.filter(learner=learner_with_credits).first()
+    base = f"/api/v1/staff/learners/{learner_with_credits.pk}/credits"
+    empty = officer.post(
+        f"{base}/{entry.pk}/reverse", {"reason": " "}, content_type="application/json"
+    )
+    assert empty.status_code == 422 and "reason" in empty.json()["fields"]
+    done = officer.post(
+        f"{base}/{entry.pk}/reverse", {"reason": "错误"}, content_type="application/json"
+    )
+    assert done.status_code == 201 and float(done.json()["credits"]) < 0
+    again = officer.post(
+        f"{base}/{done.json()['id']}/reverse", {"reason": "再撤"}, content_type="application/json"
+    )
+    assert again.status_code == 422 and "entry" in again.json()["fields"]
+    status = YearStatus.objects.get(learner=learner_with_credits)
+    assert float(status.total_credits) == 65 - float(entry.credits)
+
+
+def test_staff_of_another_district_cannot_reverse(learner_with_credits, users, client_for):
+    entry = CreditEntry.objects.filter(learner=learner_with_credits).first()
+    response = client_for(users["officer_elsewhere"]).post(
+        f"/staff/learners/{learner_with_credits.pk}/credits/{entry.pk}/reverse/",
+        {"reason": "x"},
+    )
+    assert response.status_code == 404
+    assert CreditEntry.objects.count() == 2
+
+
+def test_a_system_reversal_shows_on_the_learners_page(learner_with_credits, client_for):
+    from cpe.credits.services import credit_reverse
+
+    entry = CreditEntry.objects.filter(learner=learner_with_credits).first()
+    credit_reverse(actor=SYSTEM, entry=entry, reason="重复")
+    page = client_for(learner_with_credits.user).get("/study/credits/").content.decode()
+    assert "重复" in page
