@@ -21,11 +21,10 @@ from datetime import date, datetime
 from pathlib import PurePath
 from typing import Any
 
-from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Prefetch
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cpe.catalog.models import Course
@@ -39,6 +38,7 @@ from cpe.exams.services import (
     question_create,
     question_problems,
 )
+from cpe.registry.imports import Column  # the same column description as the learner import
 
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 2000
@@ -48,21 +48,6 @@ LETTERS = [chr(ord("A") + index) for index in range(OPTIONS_MAX)]
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0"
-
-
-@dataclass(frozen=True)
-class Column:
-    field: str
-    chinese: str
-    english: str
-    required: bool
-    aliases: tuple[str, ...] = ()
-
-    @property
-    def label(self) -> str:
-        """The column's name in the reader's language."""
-        language = translation.get_language() or settings.LANGUAGE_CODE
-        return self.english if language.startswith("en") else self.chinese
 
 
 COLUMNS: tuple[Column, ...] = (
