@@ -51,6 +51,9 @@ LEARNER_AUDIT_FIELDS = [
 
 # Computed once: an enum's `values` is rebuilt on each call, which an import does per row.
 _LEVELS = frozenset(QualificationLevel.values)
+# Tabs, line breaks and NUL in a one-line field come from pasted spreadsheets; PostgreSQL
+# refuses NUL outright, so they are refused here, before anything is written.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def id_number_hash(id_number: str) -> str:
@@ -112,6 +115,11 @@ def _clean(details: LearnerDetails, *, today: date | None = None) -> dict[str, o
         year = None
     values["qualification_level"], values["qualification_year"] = level, year
     values["certificate_number"] = details.certificate_number.strip()
+    for field in ("employer_name", "certificate_number"):
+        if _CONTROL_CHARACTERS.search(str(values[field])):
+            errors.setdefault(field, []).append(
+                _("Remove the line breaks and other invisible characters from this field.")
+            )
     if errors:
         raise ValidationError(errors)
     return values

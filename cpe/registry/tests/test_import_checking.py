@@ -103,6 +103,17 @@ def test_every_error_of_one_row_is_reported_at_once(officer):
     assert error.row_number == 2 and error.name == "X"
 
 
+def test_invisible_characters_in_free_text_are_a_row_error_not_a_failed_apply(officer):
+    people = rows(3)
+    people[0][3] = "武汉\n会计服务有限公司"  # Alt+Enter in an Excel cell
+    people[1][6] = "证\t12345"
+    learner_import = checked(officer, xlsx(people))
+    errors = {error.row_number: set(error.messages) for error in learner_import.row_errors.all()}
+    assert errors == {2: {"employer_name"}, 3: {"certificate_number"}}
+    applied(officer, learner_import)
+    assert Learner.objects.count() == 1
+
+
 def test_the_same_id_number_twice_in_a_file_is_an_error_on_the_later_row(officer):
     people = rows(3)
     twin = list(people[0])
