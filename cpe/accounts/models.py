@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from cpe.accounts.roles import CAPABILITIES, ROLE_REGION_LEVEL, STAFF_ROLES, Role
@@ -26,6 +27,27 @@ class User(AbstractUser):
     display_name = models.CharField(_("full name"), max_length=60, blank=True)
     # Set when an administrator gives a temporary password; cleared by choosing a new one.
     must_change_password = models.BooleanField(_("must choose a new password"), default=False)
+    # Part of every session's check value: raising it ends all of the person's sessions
+    # (an authenticator reset after a lost phone), without touching the password.
+    session_generation = models.PositiveIntegerField(default=0, editable=False)
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django checks a session against this value (and its fallback-key variants), so
+        # generation 0 keeps Django's own value and sessions from before it stay valid.
+        value = super()._get_session_auth_hash(secret=secret)
+        if not self.session_generation:
+            return value
+        return salted_hmac(
+            "cpe.accounts.session_generation",
+            f"{value}:{self.session_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    def sessions_end(self) -> None:
+        """End every signed-in session of this person at their next request."""
+        User.objects.filter(pk=self.pk).update(session_generation=F("session_generation") + 1)
+        self.refresh_from_db(fields=["session_generation"])
 
     class Meta:
         verbose_name = _("user")

@@ -480,6 +480,8 @@ def totp_reset(*, actor: Actor, user: User, reason: str) -> int:
     if not removed:
         raise ValidationError(_("This account has no authenticator to reset."))
     rate_limit_reset(scope="totp-account", identity=str(user.pk))
+    # Whoever holds the lost phone may also hold a signed-in session: it ends too.
+    user.sessions_end()
     audit_record(actor=actor, action="user.totp_reset", target=user, reason=reason)
     return removed
 

@@ -415,6 +415,25 @@ def test_an_administrator_in_scope_resets_an_authenticator_with_a_reason(client,
     assert _password_step(client, "district_officer")["Location"] == "/staff/login/enrol/"
 
 
+def test_a_reset_ends_the_sessions_of_the_person_and_of_nobody_else(users):
+    officer_phone, officer_desk, other = Client(), Client(), Client()
+    staff_sign_in(officer_phone, "district_officer")
+    assert staff_sign_in(officer_desk, "district_officer").status_code == 302
+    staff_sign_in(other, "officer-hongshan")
+    assert _signed_in(officer_phone) and _signed_in(officer_desk) and _signed_in(other)
+
+    admin, officer = Actor(user=users["city_admin"]), users["district_officer"]
+    totp_reset(actor=admin, user=officer, reason="手机丢失")
+
+    for client in (officer_phone, officer_desk):
+        assert client.get("/staff/learners/")["Location"].startswith("/staff/login/")
+        assert not _signed_in(client)
+    assert other.get("/staff/learners/").status_code == 200
+    # Signing in again works, with a new authenticator.
+    assert staff_sign_in(officer_desk, "district_officer").status_code == 302
+    assert officer_desk.get("/staff/learners/").status_code == 200
+
+
 def test_a_reset_is_refused_outside_the_administrators_scope(client, client_for, users):
     _enrolled(client, "district_officer")
     officer = users["district_officer"]
