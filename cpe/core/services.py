@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from cpe.core.jobs import JobError, job_kind_get
 from cpe.core.models import AuditEntry, Job
 from cpe.core.permissions import user_scope_path
+from cpe.core.privacy import scrub_id_numbers
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,10 @@ def audit_record(
     When both `before` and `after` are given only the keys that differ are kept, so an
     auditor reads what changed rather than two full copies of the record.
     """
-    before = _jsonable(before or {})
-    after = _jsonable(after or {})
+    # A note or a changed free-text field may hold someone's ID number: never in plain text.
+    before = scrub_id_numbers(_jsonable(before or {}))
+    after = scrub_id_numbers(_jsonable(after or {}))
+    reason = scrub_id_numbers(reason)
     if before and after:
         changed = [k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k)]
         before = {k: before.get(k) for k in changed}

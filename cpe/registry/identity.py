@@ -17,6 +17,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cpe.core.privacy import id_check_character
+
 # Province-level codes of GB/T 2260, plus 81-83 used by the residence permits of Hong
 # Kong, Macao and Taiwan residents. Finer codes change every year; the province is stable.
 _PROVINCES = (
@@ -24,16 +26,6 @@ _PROVINCES = (
     "50 51 52 53 54 61 62 63 64 65 71 81 82 83"
 )
 PROVINCE_CODES = frozenset(_PROVINCES.split())
-_ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-_ID_CHECK = "10X98765432"  # ISO 7064 MOD 11-2: remainder -> check character
-
-
-def id_check_character(first17: str) -> str:
-    if len(first17) != len(_ID_WEIGHTS):
-        raise ValueError("An ID number's check character is computed from 17 digits.")
-    # map() rather than a generator: an import computes this for every row.
-    total = sum(map(mul, map(int, first17), _ID_WEIGHTS))
-    return _ID_CHECK[total % 11]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,24 @@ def test_it_keeps_only_the_fields_that_changed(regions, system_actor):
     assert entry.actor_label == "system:tests"
 
 
+def test_id_numbers_typed_into_a_reason_or_a_changed_field_are_kept_masked(regions, system_actor):
+    entry = audit_record(
+        actor=system_actor,
+        action="bureau.update",
+        target=regions["420102"],
+        before={"note": ["交给 420102198503120024 处理"]},
+        after={"note": ["order 420102198503120021 and 420102198503120024x"]},
+        reason="身份证号420102198503120024的学员申请转出",
+    )
+    entry.refresh_from_db()
+    assert entry.reason == "身份证号420102********0024的学员申请转出"
+    assert entry.changes["before"] == {"note": ["交给 420102********0024 处理"]}
+    # A long number whose check character does not fit, or glued to a letter, is not one.
+    assert entry.changes["after"] == {"note": ["order 420102198503120021 and 420102198503120024x"]}
+    stored = AuditEntry.objects.filter(pk=entry.pk).values_list("reason", "changes").get()
+    assert "198503120024" not in str(stored).replace("420102198503120024x", "")
+
+
 def test_it_refuses_to_change_an_entry_through_the_model(entry):
     entry.action = "forged"
     with pytest.raises(AppendOnlyError):
