@@ -8,7 +8,7 @@ from cpe.exams import settings_views, views
 app_name = "exams"
 
 urlpatterns = [
-    path("study/<int:year>/courses/<str:code>/exam/start/", views.exam_start, name="start"),
+    path("study/<year:year>/courses/<str:code>/exam/start/", views.exam_start, name="start"),
     path("study/exams/", views.history, name="history"),
     path("study/exams/<uuid:attempt_id>/", views.attempt_page, name="attempt"),
     path("study/exams/<uuid:attempt_id>/save/", views.attempt_save, name="save"),

@@ -50,6 +50,18 @@ def test_opening_the_current_year_leads_to_course_choice(
     assert YearPlan.objects.filter(learner=learner, year=CURRENT).exists()
 
 
+def test_a_year_that_no_calendar_could_hold_is_not_found(
+    make_learner: Callable[..., Learner],
+) -> None:
+    client = _client(make_learner(qualification_year=CURRENT - 1))
+
+    assert client.get(f"/study/{CURRENT}/").status_code == 200
+    for year in ("99999", "0", "1800", "32768"):
+        assert client.get(f"/study/{year}/").status_code == 404
+        assert client.post(f"/study/{year}/open/").status_code == 404
+    assert not YearPlan.objects.exists()
+
+
 def test_a_blocked_year_page_names_the_year_to_finish_first(
     make_learner: Callable[..., Learner],
 ) -> None:
