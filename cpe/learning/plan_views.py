@@ -24,7 +24,7 @@ from cpe.learning.models import PlanCourse, YearPlan
 from cpe.learning.payments import payment_backend
 from cpe.learning.selectors import (
     continue_where_left_off,
-    course_credits,
+    courses_credits,
     learner_for_user,
     learner_years,
     plan_course_years,
@@ -129,7 +129,7 @@ def course_choose(request: HttpRequest, year: int) -> HttpResponse:
     page = Paginator(courses, COURSES_PER_PAGE).get_page(request.GET.get("page"))
     page_courses = list(page.object_list)
     held = plan_course_years(learner, page_courses)
-    credits = course_credits(page_courses, year)
+    credits = courses_credits(page_courses, year)
     rows = [
         {"course": course, "credits": credits[course.pk], "held_year": held.get(course.pk)}
         for course in page_courses

@@ -13,6 +13,7 @@ from django.db.models import Count, Prefetch, QuerySet, Sum
 from django.utils import timezone
 
 from cpe.catalog.models import Course, Lesson
+from cpe.catalog.selectors import PolicyCache, course_credits
 from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession, YearPlan
 from cpe.learning.study import VERDICT_LABELS
 from cpe.learning.years import (
@@ -197,15 +198,10 @@ def plan_course_years(learner: Learner, courses: list[Course]) -> dict[int, int]
     )
 
 
-def course_credits(courses: list[Course], year: int) -> dict[int, Decimal]:
+def courses_credits(courses: list[Course], year: int) -> dict[int, Decimal]:
     """What each course gives in `year`, by its own region's rules (one look-up per region)."""
-    policies: dict[int, Policy] = {}
-    result = {}
-    for course in courses:
-        if course.region_id not in policies:
-            policies[course.region_id] = policy_for(course.region, year)
-        result[course.pk] = policies[course.region_id].credits_for(course.class_hours)
-    return result
+    policies = PolicyCache()
+    return {course.pk: course_credits(course, year, policies) for course in courses}
 
 
 # --- Study: lessons with their verified progress, history, the heartbeat record -------
