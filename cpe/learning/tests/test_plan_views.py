@@ -145,10 +145,11 @@ def test_removing_a_course_from_the_plan_page(
     plan = _open(learner)
     course = make_course()
     plan_course_add(actor=Actor(user=learner.user), plan=plan, course=course)
+    client = _client(learner)
+    page = client.get(reverse("learning:year_plan", args=[CURRENT])).content.decode()
+    assert ">移出</button>" in page  # taken out of the plan, not deleted
 
-    response = _client(learner).post(
-        reverse("learning:plan_course_remove", args=[CURRENT, course.code])
-    )
+    response = client.post(reverse("learning:plan_course_remove", args=[CURRENT, course.code]))
 
     assert response.status_code == 302
     assert not PlanCourse.objects.filter(plan=plan).exists()
