@@ -297,12 +297,15 @@ def credit_query_run(
         _throttle_office(office_key)
     else:
         _throttle_anonymous(ip, id_hash, proof or Proof())
-    learner = Learner.objects.select_related("district").filter(id_number_hash=id_hash).first()
-    name_matches = learner is not None and constant_time_compare(learner.name, parsed_name)
-    years = _years(learner if name_matches else None, parsed_year)
-    if not name_matches:
+    # Only the name is read before it is compared, so a wrong name costs what nobody costs.
+    found = Learner.objects.filter(id_number_hash=id_hash).values_list("pk", "name").first()
+    name_matches = found is not None and constant_time_compare(found[1], parsed_name)
+    learner = None
+    if name_matches:
+        learner = Learner.objects.select_related("district").get(pk=found[0])  # type: ignore[index]
+    years = _years(learner, parsed_year)
+    if learner is None:
         raise QueryNoMatch()
-    assert learner is not None
     return QueryAnswer(
         name=learner.name,
         id_number_masked=mask_id_number(parsed_id),
