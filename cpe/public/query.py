@@ -138,11 +138,18 @@ class Proof:
     counter: str = ""
 
 
-def _too_many(retry_after: int, *, for_id: bool = False) -> QueryTooMany:
+def _too_many(scope: str, identity: str, rate: str) -> QueryTooMany:
+    """The refusal of a query over a limit, saying when the limit's window ends."""
+    retry_after = rate_limit_retry_after(scope=scope, identity=identity, rate=rate)
+    if scope == SCOPE_OFFICE:
+        message = _("This key has made too many queries. Try again in %(seconds)s seconds.") % {
+            "seconds": retry_after
+        }
+        return QueryTooMany(message, retry_after=retry_after)
     when = timezone.localtime(timezone.now() + datetime.timedelta(seconds=retry_after))
     minutes = max(1, (retry_after + 59) // 60)
     values = {"time": when.strftime("%H:%M"), "minutes": minutes}
-    if for_id:
+    if scope == SCOPE_ID:
         message = _(
             "This ID number has been queried too often. Try again after %(time)s (in about "
             "%(minutes)s minutes)."
@@ -153,6 +160,25 @@ def _too_many(retry_after: int, *, for_id: bool = False) -> QueryTooMany:
             "%(minutes)s minutes)."
         )
     return QueryTooMany(message % values, retry_after=retry_after)
+
+
+def _count(limits: list[tuple[str, str, str]]) -> None:
+    """Count the query against each limit. The earlier checks only spare work: these counts
+    decide, as the cache increments them atomically, so queries arriving together cannot
+    all take the last place."""
+    over = [
+        limit
+        for limit in limits
+        if rate_limit_hit(scope=limit[0], identity=limit[1], rate=limit[2])
+    ]
+    if over:
+        raise _too_many(*over[0])
+
+
+def _check(limits: list[tuple[str, str, str]]) -> None:
+    for scope, identity, rate in limits:
+        if rate_limit_blocked(scope=scope, identity=identity, rate=rate):
+            raise _too_many(scope, identity, rate)
 
 
 def _parse(id_number: str, name: str, year: int | str | None) -> tuple[str, str, int | None]:
@@ -202,15 +228,11 @@ def challenge_for(ip: str) -> Challenge | None:
 
 
 def _throttle_anonymous(ip: str, id_hash: str, proof: Proof) -> None:
-    if rate_limit_blocked(scope=SCOPE_IP, identity=ip, rate=settings.PUBLIC_QUERY_RATE_IP):
-        raise _too_many(
-            rate_limit_retry_after(scope=SCOPE_IP, identity=ip, rate=settings.PUBLIC_QUERY_RATE_IP)
-        )
-    if rate_limit_blocked(scope=SCOPE_ID, identity=id_hash, rate=settings.PUBLIC_QUERY_RATE_ID):
-        retry = rate_limit_retry_after(
-            scope=SCOPE_ID, identity=id_hash, rate=settings.PUBLIC_QUERY_RATE_ID
-        )
-        raise _too_many(retry, for_id=True)
+    limits = [
+        (SCOPE_IP, ip, settings.PUBLIC_QUERY_RATE_IP),
+        (SCOPE_ID, id_hash, settings.PUBLIC_QUERY_RATE_ID),
+    ]
+    _check(limits)
     bits = proof_bits_required(ip)
     if bits:
         try:
@@ -219,21 +241,14 @@ def _throttle_anonymous(ip: str, id_hash: str, proof: Proof) -> None:
             raise QueryProofNeeded(
                 challenge=challenge_issue(ip=ip, bits=bits), reason=refused.reason
             ) from None
-    rate_limit_hit(scope=SCOPE_IP, identity=ip, rate=settings.PUBLIC_QUERY_RATE_IP)
-    rate_limit_hit(scope=SCOPE_ID, identity=id_hash, rate=settings.PUBLIC_QUERY_RATE_ID)
     rate_limit_hit(scope=SCOPE_FREE, identity=ip, rate=settings.PUBLIC_QUERY_FREE)
+    _count(limits)
 
 
 def _throttle_office(key: OfficeApiKey) -> None:
-    identity, rate = str(key.pk), settings.PUBLIC_QUERY_RATE_OFFICE
-    if rate_limit_blocked(scope=SCOPE_OFFICE, identity=identity, rate=rate):
-        retry = rate_limit_retry_after(scope=SCOPE_OFFICE, identity=identity, rate=rate)
-        raise QueryTooMany(
-            _("This key has made too many queries. Try again in %(seconds)s seconds.")
-            % {"seconds": retry},
-            retry_after=retry,
-        )
-    rate_limit_hit(scope=SCOPE_OFFICE, identity=identity, rate=rate)
+    limits = [(SCOPE_OFFICE, str(key.pk), settings.PUBLIC_QUERY_RATE_OFFICE)]
+    _check(limits)
+    _count(limits)
     OfficeApiKey.objects.filter(pk=key.pk).update(
         query_count=F("query_count") + 1, last_used_at=timezone.now()
     )

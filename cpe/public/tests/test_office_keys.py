@@ -163,3 +163,25 @@ def test_a_key_elsewhere_is_not_found_for_a_province_administrator(users, region
     assert response.status_code == 404
     key.refresh_from_db()
     assert key.revoked_at is None
+
+
+def test_the_staff_console_offers_the_keys_to_province_administrators_only(users, client_for):
+    assert (
+        "/staff/office-keys/" in client_for(users["province_admin"]).get("/staff/").content.decode()
+    )
+    assert (
+        "/staff/office-keys/" not in client_for(users["city_admin"]).get("/staff/").content.decode()
+    )
+
+
+def test_the_django_admin_shows_keys_but_changes_nothing(office_key, users, client_for):
+    key, raw = office_key
+    client = client_for(users["superuser"])
+
+    listed = client.get("/admin/public/officeapikey/")
+    opened = client.get(f"/admin/public/officeapikey/{key.pk}/change/")
+
+    assert listed.status_code == 200 and key.prefix in listed.content.decode()
+    assert opened.status_code == 200
+    assert key.key_hash not in opened.content.decode() and raw not in opened.content.decode()
+    assert client.get("/admin/public/officeapikey/add/").status_code == 403
