@@ -83,3 +83,21 @@ def test_the_check_shows_its_progress_while_it_works(phone: Page, settings: Lazy
     expect(phone.locator("[data-pow-text]")).to_have_text(re.compile(r"已尝试 [\d,]+ 次"))
     expect(form.locator("button[type=submit]")).to_be_disabled()
     expect(phone.locator("[data-query-answer]")).to_be_visible(timeout=60_000)
+
+
+def test_a_page_opened_before_the_check_was_needed_runs_it_by_itself(phone: Page) -> None:
+    phone.goto("/query/")
+    expect(phone.locator("main form[data-query-form]")).not_to_have_attribute(
+        "data-pow-challenge", re.compile(".")
+    )
+    # Meanwhile this address queried three times more (another tab, the app).
+    for _ in range(3):
+        response = phone.request.post(
+            "/api/v1/public/credit-query", data={"id_number": NOT_ACTIVATED[0], "name": "张三"}
+        )
+        assert response.status == 404
+
+    ask(phone, ACTIVATED[0], ACTIVATED[1])  # answered "a check is needed", which then runs
+
+    expect(phone.locator("[data-query-answer]")).to_be_visible()
+    expect(phone.locator("[data-query-refused]")).to_have_count(0)

@@ -46,9 +46,7 @@ document.addEventListener("DOMContentLoaded", () => {
       worker.postMessage({ challenge: form.dataset.powChallenge, bits });
     });
 
-  form.addEventListener("submit", (event) => {
-    if (solved) return;
-    event.preventDefault();
+  const start = () => {
     button.disabled = true;
     bar.classList.remove("hidden");
     working(0);
@@ -66,8 +64,14 @@ document.addEventListener("DOMContentLoaded", () => {
         button.disabled = false;
       },
     );
+  };
+
+  form.addEventListener("submit", (event) => {
+    if (solved) return;
+    event.preventDefault();
+    start();
   });
 
   // The server asked for the check after the button was pressed: carry on by ourselves.
-  if ("powAutostart" in form.dataset) form.requestSubmit();
+  if ("powAutostart" in form.dataset) start();
 });
