@@ -4,6 +4,7 @@ after a few queries, and the person sees the years."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from django.conf import LazySettings
@@ -11,7 +12,12 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from cpe.registry.demo import ACTIVATED, NOT_ACTIVATED
-from tests.e2e.test_phone_layout import OVERFLOW_REPORT, TOLERANCE, phone_width
+from tests.e2e.test_phone_layout import (
+    OVERFLOW_REPORT,
+    TOLERANCE,
+    assert_fits_the_phone,
+    phone_width,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -101,3 +107,45 @@ def test_a_page_opened_before_the_check_was_needed_runs_it_by_itself(phone: Page
 
     expect(phone.locator("[data-query-answer]")).to_be_visible()
     expect(phone.locator("[data-query-refused]")).to_have_count(0)
+
+
+def fits(page: Page) -> None:
+    report = page.evaluate(OVERFLOW_REPORT)
+    assert report["scrollWidth"] <= phone_width(page) + TOLERANCE, report
+    assert not report["wide"], report["wide"]
+
+
+def test_a_province_administrator_issues_a_key_an_office_uses_it_and_it_is_revoked(
+    phone: Page, staff_sign_in: Callable[..., None]
+) -> None:
+    assert_fits_the_phone(phone, "/query/")
+    staff_sign_in(phone, "province.hubei")
+    phone.locator("a.tile[href='/staff/office-keys/']").click()
+    form = phone.locator("main form[method=post]").first
+    form.locator("[name=office]").fill("湖北省会计考试办公室")
+    with phone.expect_navigation():
+        form.locator("button[type=submit]").click()
+    key = phone.locator("[data-key-value]").inner_text()
+    assert key.startswith("cpeq_")
+    fits(phone)
+
+    # The office: many queries, no check, each counted.
+    body = {"id_number": ACTIVATED[0], "name": ACTIVATED[1], "year": timezone.localdate().year - 1}
+    for _ in range(5):
+        response = phone.request.post(
+            "/api/v1/public/credit-query", data=body, headers={"Authorization": f"Bearer {key}"}
+        )
+        assert response.status == 200 and response.json()["complete"] is True
+    phone.goto("/staff/office-keys/")
+    row = phone.locator("tbody tr", has_text="湖北省会计考试办公室")
+    expect(row).to_contain_text("5")
+    expect(phone.locator("[data-key-value]")).to_have_count(0)  # shown once only
+
+    row.locator("[name=reason]").fill("测试结束")
+    with phone.expect_navigation():
+        row.locator("button[type=submit]").click()
+    expect(phone.locator("tbody tr", has_text="湖北省会计考试办公室")).to_contain_text("已撤销")
+    refused = phone.request.post(
+        "/api/v1/public/credit-query", data=body, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert refused.status == 401
