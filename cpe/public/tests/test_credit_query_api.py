@@ -409,3 +409,12 @@ def test_the_openapi_document_describes_the_challenge_and_the_refusals():
     )
     assert {"pow_challenge", "pow_counter", "year"} <= set(schemas["QueryIn"]["properties"])
     assert "bearer" in json.dumps(document["components"]["securitySchemes"]).lower()
+
+
+def test_a_body_that_is_not_json_is_a_400_and_a_missing_field_a_422():
+    client = Client()
+    broken = client.post(URL, "{not json", content_type="application/json")
+    missing = client.post(URL, {"name": NAME}, content_type="application/json")
+
+    assert broken.status_code == 400 and broken.json()["code"] == "bad_request"
+    assert missing.status_code == 422 and list(missing.json()["fields"]) == ["id_number"]
