@@ -182,6 +182,18 @@ SIGNIN_GUIDANCE_REGION = env_str("SIGNIN_GUIDANCE_REGION", "420100")
 # How many reverse proxies stand in front of the app (0: use REMOTE_ADDR as it is).
 NUM_PROXIES = env_int("NUM_PROXIES", 0)
 
+# --- The public credit query (cpe/public/query.py). Rates are count/seconds: per address and
+# per queried ID number (the hard limits, then 429); PUBLIC_QUERY_FREE queries per address need
+# no proof-of-work, each one after them does, of PUBLIC_QUERY_POW_BITS leading zero bits plus
+# one per further query, at most PUBLIC_QUERY_POW_MAX_BITS. Offices with a key: their own rate.
+PUBLIC_QUERY_RATE_IP = env_str("PUBLIC_QUERY_RATE_IP", "30/3600")
+PUBLIC_QUERY_RATE_ID = env_str("PUBLIC_QUERY_RATE_ID", "10/3600")
+PUBLIC_QUERY_FREE = env_str("PUBLIC_QUERY_FREE", "3/600")
+PUBLIC_QUERY_POW_BITS = env_int("PUBLIC_QUERY_POW_BITS", 16)
+PUBLIC_QUERY_POW_MAX_BITS = env_int("PUBLIC_QUERY_POW_MAX_BITS", 20)
+PUBLIC_QUERY_POW_SECONDS = env_int("PUBLIC_QUERY_POW_SECONDS", 300)
+PUBLIC_QUERY_RATE_OFFICE = env_str("PUBLIC_QUERY_RATE_OFFICE", "6000/3600")
+
 # --- Text messages (sign-in codes): a backend like Django's email backends.
 SMS_BACKEND = env_str("SMS_BACKEND", "cpe.accounts.sms.ConsoleBackend")
 SMS_FILE_PATH = env_str("SMS_FILE_PATH", str(VAR_DIR / "sms"))

@@ -51,6 +51,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         _STAFF
         | _ADMIN
         | {Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW, Capability.CREDITS_VIEW}
+        | {Capability.OFFICE_KEYS_MANAGE}
     ),
     Role.COURSE_MANAGER: frozenset(_STAFF | {Capability.COURSES_MANAGE}),
     # Support answers learners' questions ("my video does not count"), so it reads their

@@ -217,6 +217,12 @@ def staff_home(request: HttpRequest) -> HttpResponse:
             _("Collect or update many people at once from an Excel or CSV file."),
         ),
         (
+            Capability.OFFICE_KEYS_MANAGE,
+            "public:staff_office_keys",
+            _("Office API keys"),
+            _("Keys for offices that check completion through the public query's API."),
+        ),
+        (
             Capability.JOBS_VIEW,
             "core:job_list",
             _("Background jobs"),

@@ -18,6 +18,7 @@ class Capability:
     STUDY_PROGRESS_VIEW = "study.progress"  # a learner's lesson progress and heartbeat record
     CREDITS_VIEW = "credits.view"  # a learner's credit ledger and yearly status in one's scope
     CREDITS_REVERSE = "credits.reverse"  # take credits back with a reversing entry (audited)
+    OFFICE_KEYS_MANAGE = "office_keys.manage"  # issue and revoke API keys of other offices
 
     @classmethod
     def all(cls) -> frozenset[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import math
+import time
 
 from django.core.cache import cache
 
@@ -24,11 +26,13 @@ def rate_limit_hit(*, scope: str, identity: str, rate: str) -> bool:
     key = _key(scope, identity)
     if cache.add(key, 1, timeout=window):
         count = 1
+        cache.set(f"{key}:ends", time.time() + window, timeout=window)
     else:
         try:
             count = cache.incr(key)
         except ValueError:  # expired between add and incr
             cache.add(key, 1, timeout=window)
+            cache.set(f"{key}:ends", time.time() + window, timeout=window)
             count = 1
     return count > limit
 
@@ -40,4 +44,19 @@ def rate_limit_blocked(*, scope: str, identity: str, rate: str) -> bool:
 
 
 def rate_limit_reset(*, scope: str, identity: str) -> None:
-    cache.delete(_key(scope, identity))
+    key = _key(scope, identity)
+    cache.delete_many([key, f"{key}:ends"])
+
+
+def rate_limit_count(*, scope: str, identity: str) -> int:
+    """How many attempts the current window holds (counts nothing)."""
+    return int(cache.get(_key(scope, identity), 0))
+
+
+def rate_limit_retry_after(*, scope: str, identity: str, rate: str) -> int:
+    """Whole seconds until the current window ends (the whole window when it is not known)."""
+    _limit, window = parse_rate(rate)
+    ends = cache.get(f"{_key(scope, identity)}:ends")
+    if ends is None:
+        return window
+    return max(1, min(window, math.ceil(float(ends) - time.time())))

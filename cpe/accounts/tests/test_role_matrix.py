@@ -100,6 +100,15 @@ CREDIT_REVERSERS = {
     "superuser": 404,
 }
 
+# Offices' API keys: province administrators (and the superuser); an unknown key is 404.
+OFFICE_KEY_MANAGERS = {
+    **{r: 403 for r in STAFF},
+    "anonymous": 302,
+    "learner": 403,
+    "province_admin": 200,
+    "superuser": 200,
+}
+
 MATRIX: dict[str, tuple] = {
     "learner home": (
         "get",
@@ -512,6 +521,20 @@ MATRIX: dict[str, tuple] = {
         "/api/v1/staff/learners/{learner}/credits/0/reverse",
         {**CREDIT_REVERSERS, "anonymous": 401},
         {"reason": "登记有误"},
+    ),
+    # The public credit query: anyone, and a session changes nothing (nobody matches here).
+    "public credit query": ("get", "/query/", EVERYONE),
+    "public credit query API": (
+        "post",
+        "/api/v1/public/credit-query",
+        {r: 404 for r in ROLES},
+        {"id_number": "42010219800101159X", "name": "无此人"},
+    ),
+    "office API keys": ("get", "/staff/office-keys/", OFFICE_KEY_MANAGERS),
+    "revoke an office key": (
+        "post",
+        "/staff/office-keys/0/revoke/",
+        {**OFFICE_KEY_MANAGERS, "province_admin": 404, "superuser": 404},
     ),
     # Choosing a first password; a learner who has one is sent to the change page (302).
     "learner chooses a password": (
