@@ -32,6 +32,8 @@ class Policy:
     exam_attempts_per_year: int = 5
     exam_reset_on_exhaustion: bool = True
     exam_show_review: bool = True
+    # The most credits a year takes from a source, as (source, credits) sorted by source.
+    source_caps: tuple[tuple[str, int], ...] = ()
     # Which row gave these values (None: the defaults above).
     source_id: int | None = None
 
@@ -43,6 +45,10 @@ class Policy:
     def is_free(self) -> bool:
         return self.plan_fee <= 0
 
+    def cap_for(self, source: str) -> int | None:
+        """The most credits a year counts from `source` (None: no cap)."""
+        return dict(self.source_caps).get(source)
+
     def credits_for(self, class_hours: Decimal | int) -> Decimal:
         return Decimal(class_hours) * self.credits_per_class_hour
 
@@ -51,7 +57,9 @@ class Policy:
         return int(Decimal(class_hours) * self.minutes_per_class_hour * 60)
 
 
-_VALUE_FIELDS = [f.name for f in fields(Policy) if f.name != "source_id"]
+_VALUE_FIELDS = [f.name for f in fields(Policy) if f.name not in ("source_id", "source_caps")]
+# The values the yearly status depends on: changing them needs a recomputation.
+STATUS_FIELDS = ("annual_credits", "professional_credits", "source_caps")
 
 
 def policy_for(region: Region | None, year: int) -> Policy:
@@ -71,4 +79,7 @@ def policy_for(region: Region | None, year: int) -> Policy:
     if not by_depth:
         return Policy()
     row = by_depth[max(by_depth)]
-    return Policy(**{name: getattr(row, name) for name in _VALUE_FIELDS}, source_id=row.pk)
+    caps = tuple(row.caps.order_by("source").values_list("source", "max_credits"))
+    return Policy(
+        **{name: getattr(row, name) for name in _VALUE_FIELDS}, source_caps=caps, source_id=row.pk
+    )
