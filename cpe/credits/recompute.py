@@ -6,10 +6,11 @@ million learners are recomputed in the database rather than row by row in Python
 1. the rules of each district and year are resolved into a temporary table (the nearest
    region up the tree with a row decides, its latest row not after the year: as
    `cpe.regions.policy.policy_for`), and their caps per source beside them;
-2. every entry in the scope is turned into what it adds to the year's counted credits
-   (for a capped source: the change of `engine.counted` over the source's running sums,
-   professional first), window functions give the running totals in the order the entries
-   were recorded (time, then id), the first moment the totals met the rules is `met_at`;
+2. one pass over the entries in the scope, sorted once by learner, year and the order they
+   were recorded (time, then id): window functions keep the running sums of the uncapped
+   sources and of each capped source apart, `engine.counted`'s rule (at most the cap,
+   professional credits first) turns them into the counted totals after every entry, and
+   the first moment those met the year's rules is `met_at`;
 3. only the years whose stored row differs are kept; a `YearStatusChange` is written for
    each whose status changed, and those rows are upserted.
 
@@ -50,10 +51,6 @@ class Recomputed:
         }
 
 
-def _least(a: str, b: str) -> str:
-    return f"(CASE WHEN {a} < {b} THEN {a} ELSE {b} END)"
-
-
 def _clamp(value: str, upper: str) -> str:
     """`value` held between 0 and `upper` (engine.counted's min(max(value, 0), upper))."""
     return f"(CASE WHEN {value} < 0 THEN 0 WHEN {value} > {upper} THEN {upper} ELSE {value} END)"
@@ -86,96 +83,126 @@ def _scope_sql(region_path: str, first_year: int | None, last_year: int | None) 
     return " AND ".join(clauses), params
 
 
+def _counted_sql(columns: dict[str, str], sources: list[str]) -> tuple[str, str]:
+    """SQL for (professional, total) counted from the sums named in `columns`: the
+    uncapped sources' as they are, each capped source's through `engine.counted`."""
+    professional, total = [columns["u_pro"]], [columns["u_total"]]
+    for i, _source in enumerate(sources):
+        p, q, cap = columns[f"p_{i}"], columns[f"q_{i}"], columns[f"cap_{i}"]
+        counted_professional = f"(CASE WHEN {cap} IS NULL THEN {p} ELSE {_clamp(p, cap)} END)"
+        counted_public = _clamp(q, f"{cap} - {counted_professional}")
+        professional.append(counted_professional)
+        total.append(
+            f"(CASE WHEN {cap} IS NULL THEN {p} + {q} "
+            f"ELSE {counted_professional} + {counted_public} END)"
+        )
+    return " + ".join(professional), " + ".join(total)
+
+
 def differing_years_sql(
-    *, region_path: str = "", first_year: int | None = None, last_year: int | None = None
+    *,
+    sources: list[str],
+    region_path: str = "",
+    first_year: int | None = None,
+    last_year: int | None = None,
 ) -> tuple[str, list]:
     """The SELECT of every learner-year in the scope whose stored status differs from the
     ledger's: (learner_id, year, status, total, professional (tenths), met_at, last_entry_id,
-    old_status). Reads the temporary tables `recompute_policy` and `recompute_cap`."""
+    old_status). Reads the temporary table `recompute_rules` (see resolve_policies), whose
+    `cap_<i>` column is the cap of `sources[i]` (NULL: not capped there).
+
+    One pass over the ledger, sorted once by learner, year and the order entries were
+    recorded: each capped source keeps its own running sums in the same window.
+    """
     t = _tables()
     where, params = _scope_sql(region_path, first_year, last_year)
-    capped_professional = _clamp("c.professional_sum", "c.cap_tenths")
-    capped_public = _clamp("c.public_sum", "c.cap_tenths - c.counted_professional")
-    meets = "r.total >= p.annual_tenths AND r.professional >= p.professional_tenths"
-    meets_final = "n.total >= n.annual_tenths AND n.professional >= n.professional_tenths"
+    for source in sources:
+        if not source.replace("_", "").isalnum():
+            raise ValueError(f"Not a source code: {source!r}")
+    tenths = "CAST(ROUND(e.credits * 10) AS INTEGER)"
+    professional = "e.category = 'professional'"
+    uncapped = (
+        "e.source NOT IN (" + ", ".join(f"'{s}'" for s in sources) + ")" if sources else "1 = 1"
+    )
+    amounts = {
+        "u_pro": f"CASE WHEN {uncapped} AND {professional} THEN {tenths} ELSE 0 END",
+        "u_total": f"CASE WHEN {uncapped} THEN {tenths} ELSE 0 END",
+    }
+    for i, source in enumerate(sources):
+        amounts[f"p_{i}"] = (
+            f"CASE WHEN e.source = '{source}' AND {professional} THEN {tenths} ELSE 0 END"
+        )
+        amounts[f"q_{i}"] = (
+            f"CASE WHEN e.source = '{source}' AND NOT ({professional}) THEN {tenths} ELSE 0 END"
+        )
+    caps = [f"cap_{i}" for i in range(len(sources))]
+    amount_columns = ",\n               ".join(f"{sql} AS {name}" for name, sql in amounts.items())
+    running_columns = ",\n               ".join(
+        f"SUM(en.{name}) OVER recorded AS r_{name}" for name in amounts
+    )
+    cap_columns = "".join(f", r.{cap}" for cap in caps)
+    running_professional, running_total = _counted_sql(
+        {**{name: f"w.r_{name}" for name in amounts}, **{cap: f"w.{cap}" for cap in caps}},
+        sources,
+    )
+    final_sums = ",\n               ".join(f"SUM(c.{name}) AS f_{name}" for name in amounts)
+    final_caps = "".join(f", MAX(c.{cap}) AS {cap}" for cap in caps)
+    final_professional, final_total = _counted_sql(
+        {**{name: f"o.f_{name}" for name in amounts}, **{cap: f"o.{cap}" for cap in caps}},
+        sources,
+    )
+    district_join = f"JOIN {t['region']} d ON d.id = l.district_id" if region_path else ""
     sql = f"""
-    WITH entry AS NOT MATERIALIZED (
-        SELECT e.id, e.learner_id, e.year, e.source, e.created_at, l.district_id,
-               CAST(ROUND(e.credits * 10) AS INTEGER) AS tenths,
-               CASE WHEN e.category = 'professional' THEN 1 ELSE 0 END AS is_professional
+    WITH entry AS (
+        SELECT e.id, e.learner_id, e.year, e.created_at, l.district_id,
+               {amount_columns}
         FROM {t["entry"]} e
         JOIN {t["learner"]} l ON l.id = e.learner_id
-        JOIN {t["region"]} d ON d.id = l.district_id
+        {district_join}
         WHERE {where}
     ),
-    capped_sums AS (
-        SELECT en.id, en.learner_id, en.year, en.source, en.created_at, en.district_id,
-               cap.cap_tenths,
-               SUM(en.tenths * en.is_professional) OVER source_order AS professional_sum,
-               SUM(en.tenths * (1 - en.is_professional)) OVER source_order AS public_sum
-        FROM entry en
-        JOIN recompute_cap cap
-          ON cap.district_id = en.district_id AND cap.year = en.year AND cap.source = en.source
-        WINDOW source_order AS (
-            PARTITION BY en.learner_id, en.year, en.source
-            ORDER BY en.created_at, en.id ROWS UNBOUNDED PRECEDING
-        )
-    ),
-    capped_professional AS (
-        SELECT c.*, {capped_professional} AS counted_professional FROM capped_sums c
-    ),
-    capped_counted AS (
-        SELECT c.*, c.counted_professional + {capped_public} AS counted_total
-        FROM capped_professional c
-    ),
-    delta AS (
-        SELECT en.id, en.learner_id, en.year, en.created_at, en.district_id,
-               en.tenths * en.is_professional AS professional, en.tenths AS total
-        FROM entry en
-        WHERE NOT EXISTS (
-            SELECT 1 FROM recompute_cap cap
-            WHERE cap.district_id = en.district_id AND cap.year = en.year
-              AND cap.source = en.source
-        )
-        UNION ALL
-        SELECT c.id, c.learner_id, c.year, c.created_at, c.district_id,
-               c.counted_professional - COALESCE(LAG(c.counted_professional) OVER previous, 0),
-               c.counted_total - COALESCE(LAG(c.counted_total) OVER previous, 0)
-        FROM capped_counted c
-        WINDOW previous AS (
-            PARTITION BY c.learner_id, c.year, c.source ORDER BY c.created_at, c.id
-        )
-    ),
     running AS (
-        SELECT d.id, d.learner_id, d.year, d.created_at, d.district_id,
-               SUM(d.professional) OVER recorded AS professional,
-               SUM(d.total) OVER recorded AS total,
-               SUM(d.professional) OVER whole_year AS final_professional,
-               SUM(d.total) OVER whole_year AS final_total
-        FROM delta d
+        SELECT en.id, en.learner_id, en.year, en.created_at,
+               {", ".join(f"en.{name}" for name in amounts)},
+               r.annual_tenths, r.professional_tenths{cap_columns},
+               {running_columns}
+        FROM entry en
+        JOIN recompute_rules r ON r.district_id = en.district_id AND r.year = en.year
         WINDOW recorded AS (
-            PARTITION BY d.learner_id, d.year ORDER BY d.created_at, d.id
+            PARTITION BY en.learner_id, en.year ORDER BY en.created_at, en.id
             ROWS UNBOUNDED PRECEDING
-        ), whole_year AS (PARTITION BY d.learner_id, d.year)
+        )
+    ),
+    counted AS (
+        SELECT w.*, {running_professional} AS running_professional,
+               {running_total} AS running_total
+        FROM running w
     ),
     outcome AS (
-        SELECT r.learner_id, r.year,
-               MAX(p.annual_tenths) AS annual_tenths,
-               MAX(p.professional_tenths) AS professional_tenths,
-               MIN(CASE WHEN {meets} THEN r.created_at END) AS met_at,
-               MAX(r.id) AS last_entry_id,
-               MAX(r.final_total) AS total,
-               MAX(r.final_professional) AS professional
-        FROM running r
-        JOIN recompute_policy p ON p.district_id = r.district_id AND p.year = r.year
-        GROUP BY r.learner_id, r.year
+        SELECT c.learner_id, c.year,
+               MAX(c.annual_tenths) AS annual_tenths,
+               MAX(c.professional_tenths) AS professional_tenths{final_caps},
+               MIN(CASE WHEN c.running_total >= c.annual_tenths
+                         AND c.running_professional >= c.professional_tenths
+                        THEN c.created_at END) AS met_at,
+               MAX(c.id) AS last_entry_id,
+               {final_sums}
+        FROM counted c
+        GROUP BY c.learner_id, c.year
+    ),
+    totals AS (
+        SELECT o.learner_id, o.year, o.met_at, o.last_entry_id,
+               o.annual_tenths, o.professional_tenths,
+               {final_total} AS total, {final_professional} AS professional
+        FROM outcome o
     ),
     decided AS (
         SELECT n.*,
-               CASE WHEN {meets_final} THEN '{engine.COMPLETE}'
+               CASE WHEN n.total >= n.annual_tenths AND n.professional >= n.professional_tenths
+                    THEN '{engine.COMPLETE}'
                     WHEN n.met_at IS NOT NULL THEN '{engine.REVOKED}'
                     ELSE '{engine.IN_PROGRESS}' END AS status
-        FROM outcome n
+        FROM totals n
     )
     SELECT n.learner_id, n.year, n.status, n.total, n.professional, n.met_at,
            n.last_entry_id, COALESCE(s.status, '{engine.NOT_STARTED}') AS old_status
@@ -189,7 +216,7 @@ def differing_years_sql(
        OR (s.met_at IS NULL AND n.met_at IS NOT NULL)
        OR (s.met_at IS NOT NULL AND n.met_at IS NULL)
        OR s.met_at <> n.met_at
-    """  # noqa: S608 (table names from the models, values as parameters)
+    """  # noqa: S608 (table names from the models, source codes checked, values as parameters)
     return sql, params
 
 
@@ -199,12 +226,13 @@ def _temporary(name: str, select: str) -> str:
     return f"CREATE TEMPORARY TABLE {name} AS {select}"
 
 
-def resolve_policies(cursor, *, region_path: str = "") -> None:
-    """Fill `recompute_policy` (district, year → the row deciding, its minimums in tenths)
-    and `recompute_cap` (district, year, source → cap in tenths) for every district in the
-    scope and every year the ledger has."""
+def resolve_policies(cursor, *, region_path: str = "") -> list[str]:
+    """Fill `recompute_policy` (district, year → the row deciding, its minimums in tenths),
+    `recompute_cap` (district, year, source → cap in tenths) and `recompute_rules` (both in
+    one row per district and year, column `cap_<i>` for the i-th capped source) for every
+    region in the scope and every year the ledger has. Returns the capped sources."""
     t = _tables()
-    for name in ("recompute_cap", "recompute_policy", "recompute_year"):
+    for name in ("recompute_rules", "recompute_cap", "recompute_policy", "recompute_year"):
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
     cursor.execute(f"SELECT MIN(year), MAX(year) FROM {t['entry']}")  # noqa: S608
     first, last = cursor.fetchone()
@@ -214,6 +242,8 @@ def resolve_policies(cursor, *, region_path: str = "") -> None:
             "INSERT INTO recompute_year (year) VALUES (%s)",
             [(year,) for year in range(first, last + 1)],
         )
+    if connection.vendor == "postgresql":
+        cursor.execute("ANALYZE recompute_year")
     cursor.execute(
         _temporary(
             "recompute_policy",
@@ -254,11 +284,25 @@ def resolve_policies(cursor, *, region_path: str = "") -> None:
             """,  # noqa: S608 (table names from the models, values as parameters)
         )
     )
+    cursor.execute("SELECT DISTINCT source FROM recompute_cap ORDER BY source")
+    sources = [source for (source,) in cursor.fetchall()]
+    caps = "".join(f", c{i}.cap_tenths AS cap_{i}" for i in range(len(sources)))
+    joins = "".join(
+        f" LEFT JOIN recompute_cap c{i} ON c{i}.district_id = p.district_id"
+        f" AND c{i}.year = p.year AND c{i}.source = %s"
+        for i in range(len(sources))
+    )
+    cursor.execute(
+        _temporary(
+            "recompute_rules",
+            "SELECT p.district_id, p.year, p.annual_tenths, p.professional_tenths"  # noqa: S608
+            f"{caps} FROM recompute_policy p{joins}",
+        ),
+        sources,
+    )
     if connection.vendor == "postgresql":
-        cursor.execute("CREATE INDEX ON recompute_policy (district_id, year)")
-        cursor.execute("CREATE INDEX ON recompute_cap (district_id, year, source)")
-        cursor.execute("ANALYZE recompute_policy")
-        cursor.execute("ANALYZE recompute_cap")
+        cursor.execute("ANALYZE recompute_rules")
+    return sources
 
 
 def year_status_recompute_sql(
@@ -278,10 +322,12 @@ def year_status_recompute_sql(
         if connection.vendor == "postgresql":
             # The window functions sort the ledger: in memory rather than in temporary files.
             cursor.execute("SET LOCAL work_mem = '256MB'")
-        resolve_policies(cursor, region_path=region_path)
+            # Compiling these few statements costs more than it saves (a second at any size).
+            cursor.execute("SET LOCAL jit = off")
+        sources = resolve_policies(cursor, region_path=region_path)
         cursor.execute("DROP TABLE IF EXISTS recompute_diff")
         select, params = differing_years_sql(
-            region_path=region_path, first_year=first_year, last_year=last_year
+            sources=sources, region_path=region_path, first_year=first_year, last_year=last_year
         )
         cursor.execute(_temporary("recompute_diff", select), params)
         cursor.execute("SELECT COUNT(*) FROM recompute_diff")
@@ -326,7 +372,13 @@ def year_status_recompute_sql(
             """  # noqa: S608 (table names from the models, values as parameters)
         )
         late = cursor.fetchall()
-        for table in ("recompute_diff", "recompute_cap", "recompute_policy", "recompute_year"):
+        for table in (
+            "recompute_diff",
+            "recompute_rules",
+            "recompute_cap",
+            "recompute_policy",
+            "recompute_year",
+        ):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
     for learner_id, year in late:
         with transaction.atomic():
