@@ -18,6 +18,7 @@ from cpe.api.routers import (
     learners,
     notices,
     plans,
+    policy,
     regions,
     study,
     system,
@@ -52,3 +53,4 @@ api.add_router("/learner", exams.router)
 api.add_router("/learner", credits.router)
 api.add_router("/staff/learners", credits.staff_router)
 api.add_router("/staff/courses", exam_bank.router)
+api.add_router("/staff/regions", policy.router)

@@ -18,6 +18,8 @@ class Capability:
     STUDY_PROGRESS_VIEW = "study.progress"  # a learner's lesson progress and heartbeat record
     CREDITS_VIEW = "credits.view"  # a learner's credit ledger and yearly status in one's scope
     CREDITS_REVERSE = "credits.reverse"  # take credits back with a reversing entry (audited)
+    POLICY_VIEW = "policy.view"  # the study rules per region and year
+    POLICY_EDIT = "policy.edit"  # change them in one's region (audited; recomputation)
 
     @classmethod
     def all(cls) -> frozenset[str]:

@@ -19,6 +19,7 @@ from cpe.credits import engine
 from cpe.credits.models import CreditEntry, YearStatus, YearStatusChange
 from cpe.learning.models import CourseCompletion
 from cpe.learning.years import first_required_year
+from cpe.regions.hooks import PolicyScope
 from cpe.regions.policy import policy_for
 from cpe.registry.models import Learner
 
@@ -336,6 +337,24 @@ def year_status_recompute_all(
     return year_status_recompute_sql(
         region_path=region_path, first_year=first_year, last_year=last_year
     ).as_dict()
+
+
+def policy_scope_count(scope: PolicyScope) -> int:
+    """How many learner-years with credits lie where a row of rules applies (every year with
+    an entry has its status row, written with the entry)."""
+    statuses = YearStatus.objects.filter(
+        learner__district__path__startswith=scope.region_path, year__gte=scope.first_year
+    )
+    if scope.last_year is not None:
+        statuses = statuses.filter(year__lte=scope.last_year)
+    return statuses.count()
+
+
+def policy_scope_recompute(scope: PolicyScope) -> dict[str, int]:
+    """Recompute the yearly statuses where a changed row of rules applies."""
+    return year_status_recompute_all(
+        region_path=scope.region_path, first_year=scope.first_year, last_year=scope.last_year
+    )
 
 
 # --- Checking the ledger --------------------------------------------------------------
