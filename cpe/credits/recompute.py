@@ -119,64 +119,75 @@ def differing_years_sql(
     for source in sources:
         if not source.replace("_", "").isalnum():
             raise ValueError(f"Not a source code: {source!r}")
-    tenths = "CAST(ROUND(e.credits * 10) AS INTEGER)"
-    professional = "e.category = 'professional'"
-    uncapped = (
-        "e.source NOT IN (" + ", ".join(f"'{s}'" for s in sources) + ")" if sources else "1 = 1"
+    kind = (
+        "CASE e.source "
+        + " ".join(f"WHEN '{source}' THEN {i + 1}" for i, source in enumerate(sources))
+        + " ELSE 0 END"
+        if sources
+        else "0"
     )
-    amounts = {
-        "u_pro": f"CASE WHEN {uncapped} AND {professional} THEN {tenths} ELSE 0 END",
-        "u_total": f"CASE WHEN {uncapped} THEN {tenths} ELSE 0 END",
-    }
-    for i, source in enumerate(sources):
-        amounts[f"p_{i}"] = (
-            f"CASE WHEN e.source = '{source}' AND {professional} THEN {tenths} ELSE 0 END"
-        )
-        amounts[f"q_{i}"] = (
-            f"CASE WHEN e.source = '{source}' AND NOT ({professional}) THEN {tenths} ELSE 0 END"
-        )
+
+    def amounts(row: str) -> dict[str, str]:
+        """What an entry (columns of `row`) adds to each running sum: the uncapped sources'
+        professional and total credits, and each capped source's professional and public."""
+        tenths, is_pro, kind = f"{row}.tenths", f"{row}.is_professional", f"{row}.kind"
+        sums = {
+            "u_pro": f"CASE WHEN {kind} = 0 THEN {tenths} * {is_pro} ELSE 0 END",
+            "u_total": f"CASE WHEN {kind} = 0 THEN {tenths} ELSE 0 END",
+        }
+        for i in range(len(sources)):
+            sums[f"p_{i}"] = f"CASE WHEN {kind} = {i + 1} THEN {tenths} * {is_pro} ELSE 0 END"
+            sums[f"q_{i}"] = f"CASE WHEN {kind} = {i + 1} THEN {tenths} * (1 - {is_pro}) ELSE 0 END"
+        return sums
+
+    names = list(amounts("en"))
     caps = [f"cap_{i}" for i in range(len(sources))]
-    amount_columns = ",\n               ".join(f"{sql} AS {name}" for name, sql in amounts.items())
     running_columns = ",\n               ".join(
-        f"SUM(en.{name}) OVER recorded AS r_{name}" for name in amounts
+        f"SUM({sql}) OVER recorded AS r_{name}" for name, sql in amounts("en").items()
     )
     cap_columns = "".join(f", r.{cap}" for cap in caps)
     running_professional, running_total = _counted_sql(
-        {**{name: f"w.r_{name}" for name in amounts}, **{cap: f"w.{cap}" for cap in caps}},
+        {**{name: f"w.r_{name}" for name in names}, **{cap: f"r.{cap}" for cap in caps}},
         sources,
     )
-    final_sums = ",\n               ".join(f"SUM(c.{name}) AS f_{name}" for name in amounts)
+    final_sums = ",\n               ".join(
+        f"SUM({sql}) AS f_{name}" for name, sql in amounts("c").items()
+    )
     final_caps = "".join(f", MAX(c.{cap}) AS {cap}" for cap in caps)
     final_professional, final_total = _counted_sql(
-        {**{name: f"o.f_{name}" for name in amounts}, **{cap: f"o.{cap}" for cap in caps}},
+        {**{name: f"o.f_{name}" for name in names}, **{cap: f"o.{cap}" for cap in caps}},
         sources,
     )
     district_join = f"JOIN {t['region']} d ON d.id = l.district_id" if region_path else ""
+    # The sort carries narrow rows (amount, category, which capped source); the rules join
+    # after it, and every running sum is computed in the one window.
     sql = f"""
     WITH entry AS (
         SELECT e.id, e.learner_id, e.year, e.created_at, l.district_id,
-               {amount_columns}
+               CAST(ROUND(e.credits * 10) AS INTEGER) AS tenths,
+               CASE WHEN e.category = 'professional' THEN 1 ELSE 0 END AS is_professional,
+               {kind} AS kind
         FROM {t["entry"]} e
         JOIN {t["learner"]} l ON l.id = e.learner_id
         {district_join}
         WHERE {where}
     ),
     running AS (
-        SELECT en.id, en.learner_id, en.year, en.created_at,
-               {", ".join(f"en.{name}" for name in amounts)},
-               r.annual_tenths, r.professional_tenths{cap_columns},
+        SELECT en.id, en.learner_id, en.year, en.created_at, en.district_id,
+               en.tenths, en.is_professional, en.kind,
                {running_columns}
         FROM entry en
-        JOIN recompute_rules r ON r.district_id = en.district_id AND r.year = en.year
         WINDOW recorded AS (
             PARTITION BY en.learner_id, en.year ORDER BY en.created_at, en.id
             ROWS UNBOUNDED PRECEDING
         )
     ),
     counted AS (
-        SELECT w.*, {running_professional} AS running_professional,
+        SELECT w.*, r.annual_tenths, r.professional_tenths{cap_columns},
+               {running_professional} AS running_professional,
                {running_total} AS running_total
         FROM running w
+        JOIN recompute_rules r ON r.district_id = w.district_id AND r.year = w.year
     ),
     outcome AS (
         SELECT c.learner_id, c.year,
