@@ -99,20 +99,29 @@ def _counted_sql(columns: dict[str, str], sources: list[str]) -> tuple[str, str]
     return " + ".join(professional), " + ".join(total)
 
 
-def differing_years_sql(
+def recompute_statements(
     *,
     sources: list[str],
     region_path: str = "",
     first_year: int | None = None,
     last_year: int | None = None,
-) -> tuple[str, list]:
-    """The SELECT of every learner-year in the scope whose stored status differs from the
-    ledger's: (learner_id, year, status, total, professional (tenths), met_at, last_entry_id,
-    old_status). Reads the temporary table `recompute_rules` (see resolve_policies), whose
-    `cap_<i>` column is the cap of `sources[i]` (NULL: not capped there).
+) -> list[tuple[str, str, list]]:
+    """The temporary tables of a recomputation, in order, as (name, SELECT, params); the
+    last, `recompute_diff`, holds every learner-year in the scope whose stored status
+    differs from the ledger's: (learner_id, year, status, total, professional (tenths),
+    met_at, last_entry_id, old_status). They read `recompute_rules` (see resolve_policies),
+    whose `cap_<i>` column is the cap of `sources[i]` (NULL: not capped there).
 
-    One pass over the ledger, sorted once by learner, year and the order entries were
-    recorded: each capped source keeps its own running sums in the same window.
+    1. `recompute_judged`: one pass over the ledger, aggregated per learner and year (no
+       sort): the counted credits at the end, whether a reversal is among the entries, and
+       the counted credits up to and before the stored `met_at`. Without a reversal the
+       credits only grow, so the rules were first met at the stored moment exactly when
+       they are met with the entries up to it and not with those before it; a year that
+       does not meet them at the end never did. Those years need no ordering at all.
+    2. `recompute_met`: for the other years (a reversal, or no or another stored `met_at`),
+       their entries sorted by the order they were recorded, running sums by window
+       functions (each capped source its own), and the first moment the rules were met.
+    3. `recompute_diff`: the outcome against the stored rows.
     """
     t = _tables()
     where, params = _scope_sql(region_path, first_year, last_year)
@@ -127,97 +136,134 @@ def differing_years_sql(
         else "0"
     )
 
-    def amounts(row: str) -> dict[str, str]:
-        """What an entry (columns of `row`) adds to each running sum: the uncapped sources'
-        professional and total credits, and each capped source's professional and public."""
+    def amounts(row: str, condition: str = "") -> dict[str, str]:
+        """What an entry (columns of `row`) adds to each sum: the uncapped sources'
+        professional and total credits, and each capped source's professional and public;
+        only when `condition` holds, if one is given."""
         tenths, is_pro, kind = f"{row}.tenths", f"{row}.is_professional", f"{row}.kind"
+        also = f" AND {condition}" if condition else ""
         sums = {
-            "u_pro": f"CASE WHEN {kind} = 0 THEN {tenths} * {is_pro} ELSE 0 END",
-            "u_total": f"CASE WHEN {kind} = 0 THEN {tenths} ELSE 0 END",
+            "u_pro": f"CASE WHEN {kind} = 0{also} THEN {tenths} * {is_pro} ELSE 0 END",
+            "u_total": f"CASE WHEN {kind} = 0{also} THEN {tenths} ELSE 0 END",
         }
         for i in range(len(sources)):
-            sums[f"p_{i}"] = f"CASE WHEN {kind} = {i + 1} THEN {tenths} * {is_pro} ELSE 0 END"
-            sums[f"q_{i}"] = f"CASE WHEN {kind} = {i + 1} THEN {tenths} * (1 - {is_pro}) ELSE 0 END"
+            sums[f"p_{i}"] = f"CASE WHEN {kind} = {i + 1}{also} THEN {tenths} * {is_pro} ELSE 0 END"
+            sums[f"q_{i}"] = (
+                f"CASE WHEN {kind} = {i + 1}{also} THEN {tenths} * (1 - {is_pro}) ELSE 0 END"
+            )
         return sums
 
     names = list(amounts("en"))
     caps = [f"cap_{i}" for i in range(len(sources))]
-    running_columns = ",\n               ".join(
-        f"SUM({sql}) OVER recorded AS r_{name}" for name, sql in amounts("en").items()
-    )
     cap_columns = "".join(f", r.{cap}" for cap in caps)
-    running_professional, running_total = _counted_sql(
-        {**{name: f"w.r_{name}" for name in names}, **{cap: f"r.{cap}" for cap in caps}},
-        sources,
-    )
-    final_sums = ",\n               ".join(
-        f"SUM({sql}) AS f_{name}" for name, sql in amounts("c").items()
-    )
-    final_caps = "".join(f", MAX(c.{cap}) AS {cap}" for cap in caps)
-    final_professional, final_total = _counted_sql(
-        {**{name: f"o.f_{name}" for name in names}, **{cap: f"o.{cap}" for cap in caps}},
-        sources,
-    )
+
+    def counted(prefix: str, row: str = "j") -> tuple[str, str]:
+        return _counted_sql(
+            {
+                **{name: f"{row}.{prefix}{name}" for name in names},
+                **{cap: f"{row}.{cap}" for cap in caps},
+            },
+            sources,
+        )
+
+    def meets(professional: str, total: str, row: str = "j") -> str:
+        return f"({total} >= {row}.annual_tenths AND {professional} >= {row}.professional_tenths)"
+
+    def sums(prefix: str, condition: str = "") -> str:
+        return ",\n               ".join(
+            f"SUM({sql}) AS {prefix}{name}" for name, sql in amounts("en", condition).items()
+        )
+
     district_join = f"JOIN {t['region']} d ON d.id = l.district_id" if region_path else ""
-    # The sort carries narrow rows (amount, category, which capped source); the rules join
-    # after it, and every running sum is computed in the one window.
-    sql = f"""
-    WITH entry AS (
+    entry = f"""
         SELECT e.id, e.learner_id, e.year, e.created_at, l.district_id,
                CAST(ROUND(e.credits * 10) AS INTEGER) AS tenths,
                CASE WHEN e.category = 'professional' THEN 1 ELSE 0 END AS is_professional,
+               CASE WHEN e.reverses_id IS NULL THEN 0 ELSE 1 END AS is_reversal,
                {kind} AS kind
         FROM {t["entry"]} e
         JOIN {t["learner"]} l ON l.id = e.learner_id
         {district_join}
         WHERE {where}
+    """  # noqa: S608 (table names from the models, source codes checked, values as parameters)
+    final_professional, final_total = counted("f_")
+    upto_professional, upto_total = counted("upto_")
+    before_professional, before_total = counted("before_")
+    final_meets = meets(final_professional, final_total)
+    judged = f"""
+    WITH summary AS (
+        SELECT en.learner_id, en.year, MAX(en.district_id) AS district_id,
+               MAX(en.id) AS last_entry_id, MAX(en.is_reversal) AS has_reversal,
+               MAX(s.met_at) AS stored_met_at,
+               {sums("f_")},
+               {sums("upto_", "en.created_at <= s.met_at")},
+               {sums("before_", "en.created_at < s.met_at")}
+        FROM ({entry}) en
+        LEFT JOIN {t["status"]} s ON s.learner_id = en.learner_id AND s.year = en.year
+        GROUP BY en.learner_id, en.year
     ),
-    running AS (
-        SELECT en.id, en.learner_id, en.year, en.created_at, en.district_id,
-               en.tenths, en.is_professional, en.kind,
+    ruled AS (
+        SELECT m.*, r.annual_tenths, r.professional_tenths{cap_columns}
+        FROM summary m
+        JOIN recompute_rules r ON r.district_id = m.district_id AND r.year = m.year
+    )
+    SELECT j.learner_id, j.year, j.district_id, j.last_entry_id, j.has_reversal,
+           j.annual_tenths, j.professional_tenths{cap_columns.replace("r.", "j.")},
+           {final_total} AS total, {final_professional} AS professional,
+           CASE WHEN j.has_reversal = 0 AND NOT {final_meets} THEN 1
+                WHEN j.has_reversal = 0 AND j.stored_met_at IS NOT NULL
+                     AND {meets(upto_professional, upto_total)}
+                     AND NOT {meets(before_professional, before_total)} THEN 1
+                ELSE 0 END AS settled,
+           CASE WHEN j.has_reversal = 0 AND {final_meets} THEN j.stored_met_at END
+               AS settled_met_at
+    FROM ruled j
+    """  # noqa: S608 (table names from the models, source codes checked, values as parameters)
+    running_columns = ",\n               ".join(
+        f"SUM({sql}) OVER recorded AS r_{name}" for name, sql in amounts("en").items()
+    )
+    running_professional, running_total = _counted_sql(
+        {**{name: f"w.r_{name}" for name in names}, **{cap: f"j.{cap}" for cap in caps}},
+        sources,
+    )
+    met = f"""
+    WITH running AS (
+        SELECT en.learner_id, en.year, en.created_at,
                {running_columns}
-        FROM entry en
+        FROM ({entry}) en
+        JOIN recompute_judged o
+          ON o.learner_id = en.learner_id AND o.year = en.year AND o.settled = 0
         WINDOW recorded AS (
             PARTITION BY en.learner_id, en.year ORDER BY en.created_at, en.id
             ROWS UNBOUNDED PRECEDING
         )
-    ),
-    counted AS (
-        SELECT w.*, r.annual_tenths, r.professional_tenths{cap_columns},
-               {running_professional} AS running_professional,
-               {running_total} AS running_total
-        FROM running w
-        JOIN recompute_rules r ON r.district_id = w.district_id AND r.year = w.year
+    )
+    SELECT w.learner_id, w.year,
+           MIN(CASE WHEN {meets(running_professional, running_total)}
+                    THEN w.created_at END) AS met_at
+    FROM running w
+    JOIN recompute_judged j ON j.learner_id = w.learner_id AND j.year = w.year
+    GROUP BY w.learner_id, w.year
+    """  # noqa: S608 (table names from the models, source codes checked, values as parameters)
+    diff = f"""
+    WITH decided AS (
+        SELECT j.learner_id, j.year, j.total, j.professional, j.last_entry_id,
+               CASE WHEN j.settled = 1 THEN j.settled_met_at ELSE m.met_at END AS met_at,
+               j.annual_tenths, j.professional_tenths
+        FROM recompute_judged j
+        LEFT JOIN recompute_met m ON m.learner_id = j.learner_id AND m.year = j.year
     ),
     outcome AS (
-        SELECT c.learner_id, c.year,
-               MAX(c.annual_tenths) AS annual_tenths,
-               MAX(c.professional_tenths) AS professional_tenths{final_caps},
-               MIN(CASE WHEN c.running_total >= c.annual_tenths
-                         AND c.running_professional >= c.professional_tenths
-                        THEN c.created_at END) AS met_at,
-               MAX(c.id) AS last_entry_id,
-               {final_sums}
-        FROM counted c
-        GROUP BY c.learner_id, c.year
-    ),
-    totals AS (
-        SELECT o.learner_id, o.year, o.met_at, o.last_entry_id,
-               o.annual_tenths, o.professional_tenths,
-               {final_total} AS total, {final_professional} AS professional
-        FROM outcome o
-    ),
-    decided AS (
         SELECT n.*,
                CASE WHEN n.total >= n.annual_tenths AND n.professional >= n.professional_tenths
                     THEN '{engine.COMPLETE}'
                     WHEN n.met_at IS NOT NULL THEN '{engine.REVOKED}'
                     ELSE '{engine.IN_PROGRESS}' END AS status
-        FROM totals n
+        FROM decided n
     )
     SELECT n.learner_id, n.year, n.status, n.total, n.professional, n.met_at,
            n.last_entry_id, COALESCE(s.status, '{engine.NOT_STARTED}') AS old_status
-    FROM decided n
+    FROM outcome n
     LEFT JOIN {t["status"]} s ON s.learner_id = n.learner_id AND s.year = n.year
     WHERE s.id IS NULL
        OR s.status <> n.status
@@ -227,8 +273,12 @@ def differing_years_sql(
        OR (s.met_at IS NULL AND n.met_at IS NOT NULL)
        OR (s.met_at IS NOT NULL AND n.met_at IS NULL)
        OR s.met_at <> n.met_at
-    """  # noqa: S608 (table names from the models, source codes checked, values as parameters)
-    return sql, params
+    """  # noqa: S608 (table names from the models, values as parameters)
+    return [
+        ("recompute_judged", judged, params),
+        ("recompute_met", met, params),
+        ("recompute_diff", diff, []),
+    ]
 
 
 def _temporary(name: str, select: str) -> str:
@@ -336,11 +386,13 @@ def year_status_recompute_sql(
             # Compiling these few statements costs more than it saves (a second at any size).
             cursor.execute("SET LOCAL jit = off")
         sources = resolve_policies(cursor, region_path=region_path)
-        cursor.execute("DROP TABLE IF EXISTS recompute_diff")
-        select, params = differing_years_sql(
+        for name, select, params in recompute_statements(
             sources=sources, region_path=region_path, first_year=first_year, last_year=last_year
-        )
-        cursor.execute(_temporary("recompute_diff", select), params)
+        ):
+            cursor.execute(f"DROP TABLE IF EXISTS {name}")
+            cursor.execute(_temporary(name, select), params)
+            if connection.vendor == "postgresql" and name == "recompute_judged":
+                cursor.execute("ANALYZE recompute_judged")
         cursor.execute("SELECT COUNT(*) FROM recompute_diff")
         changed = cursor.fetchone()[0]
         cursor.execute(
@@ -385,6 +437,8 @@ def year_status_recompute_sql(
         late = cursor.fetchall()
         for table in (
             "recompute_diff",
+            "recompute_met",
+            "recompute_judged",
             "recompute_rules",
             "recompute_cap",
             "recompute_policy",

@@ -256,6 +256,12 @@ def test_the_sql_recomputation_gives_what_the_engine_gives_for_any_ledger(
         assert stored() == expected
         assert result["changed"] == len(expected)
         assert year_status_recompute_all()["changed"] == 0
+        # A stored moment the rules were first met that is too early or too late is found
+        # out, whatever else is right.
+        for wrong in (T0 - datetime.timedelta(days=1), T0 + datetime.timedelta(days=365)):
+            YearStatus.objects.exclude(met_at=None).update(met_at=wrong)
+            year_status_recompute_all()
+            assert stored() == expected
         transaction.set_rollback(True)
 
 
