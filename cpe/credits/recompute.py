@@ -136,22 +136,23 @@ def recompute_statements(
         else "0"
     )
 
-    def amounts(row: str, condition: str = "") -> dict[str, str]:
-        """What an entry (columns of `row`) adds to each sum: the uncapped sources'
-        professional and total credits, and each capped source's professional and public;
-        only when `condition` holds, if one is given."""
-        tenths, is_pro, kind = f"{row}.tenths", f"{row}.is_professional", f"{row}.kind"
+    def conditions(row: str, condition: str = "") -> dict[str, str]:
+        """Which entries (columns of `row`) each sum takes the credits of: the uncapped
+        sources' professional and all credits, each capped source's professional and
+        public ones; only when `condition` holds too, if one is given."""
+        kind, is_pro = f"{row}.kind", f"{row}.is_professional"
         also = f" AND {condition}" if condition else ""
-        sums = {
-            "u_pro": f"CASE WHEN {kind} = 0{also} THEN {tenths} * {is_pro} ELSE 0 END",
-            "u_total": f"CASE WHEN {kind} = 0{also} THEN {tenths} ELSE 0 END",
-        }
+        taken = {"u_pro": f"{kind} = 0 AND {is_pro} = 1{also}", "u_total": f"{kind} = 0{also}"}
         for i in range(len(sources)):
-            sums[f"p_{i}"] = f"CASE WHEN {kind} = {i + 1}{also} THEN {tenths} * {is_pro} ELSE 0 END"
-            sums[f"q_{i}"] = (
-                f"CASE WHEN {kind} = {i + 1}{also} THEN {tenths} * (1 - {is_pro}) ELSE 0 END"
-            )
-        return sums
+            taken[f"p_{i}"] = f"{kind} = {i + 1} AND {is_pro} = 1{also}"
+            taken[f"q_{i}"] = f"{kind} = {i + 1} AND {is_pro} = 0{also}"
+        return taken
+
+    def amounts(row: str) -> dict[str, str]:
+        return {
+            name: f"CASE WHEN {taken} THEN {row}.tenths ELSE 0 END"
+            for name, taken in conditions(row).items()
+        }
 
     names = list(amounts("en"))
     caps = [f"cap_{i}" for i in range(len(sources))]
@@ -170,8 +171,10 @@ def recompute_statements(
         return f"({total} >= {row}.annual_tenths AND {professional} >= {row}.professional_tenths)"
 
     def sums(prefix: str, condition: str = "") -> str:
+        # FILTER rather than a CASE in the sum: rows it leaves out cost no transition.
         return ",\n               ".join(
-            f"SUM({sql}) AS {prefix}{name}" for name, sql in amounts("en", condition).items()
+            f"COALESCE(SUM(en.tenths) FILTER (WHERE {taken}), 0) AS {prefix}{name}"
+            for name, taken in conditions("en", condition).items()
         )
 
     district_join = f"JOIN {t['region']} d ON d.id = l.district_id" if region_path else ""
