@@ -40,18 +40,21 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.STUDY_PROGRESS_VIEW,
             Capability.CREDITS_VIEW,
             Capability.CREDITS_REVERSE,
+            Capability.POLICY_VIEW,
         }
     ),
     Role.CITY_ADMIN: frozenset(
         _STAFF
         | _ADMIN
         | {Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW, Capability.CREDITS_VIEW}
+        | {Capability.POLICY_VIEW, Capability.POLICY_EDIT}
     ),
     Role.PROVINCE_ADMIN: frozenset(
         _STAFF
         | _ADMIN
         | {Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW, Capability.CREDITS_VIEW}
         | {Capability.OFFICE_KEYS_MANAGE}
+        | {Capability.POLICY_VIEW, Capability.POLICY_EDIT}
     ),
     Role.COURSE_MANAGER: frozenset(_STAFF | {Capability.COURSES_MANAGE}),
     # Support answers learners' questions ("my video does not count"), so it reads their
@@ -66,6 +69,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.LEARNERS_VIEW,
             Capability.STUDY_PROGRESS_VIEW,
             Capability.CREDITS_VIEW,
+            Capability.POLICY_VIEW,
         }
     ),
     Role.SUPERUSER: Capability.all() - {Capability.STUDY},

@@ -205,6 +205,12 @@ def staff_home(request: HttpRequest) -> HttpResponse:
             _("Addresses, phone numbers and office hours shown to learners."),
         ),
         (
+            Capability.POLICY_VIEW,
+            "regions:staff_policy_list",
+            _("Study rules"),
+            _("Credits a year, caps per source, make-up study: per region and year."),
+        ),
+        (
             Capability.USERS_MANAGE,
             "accounts:staff_user_list",
             _("Staff accounts"),

@@ -19,6 +19,7 @@ from cpe.api.routers import (
     notices,
     plans,
     public,
+    policy,
     regions,
     study,
     system,
@@ -54,3 +55,4 @@ api.add_router("/learner", credits.router)
 api.add_router("/staff/learners", credits.staff_router)
 api.add_router("/staff/courses", exam_bank.router)
 api.add_router("/public", public.router)
+api.add_router("/staff/regions", policy.router)

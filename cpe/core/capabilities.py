@@ -19,6 +19,8 @@ class Capability:
     CREDITS_VIEW = "credits.view"  # a learner's credit ledger and yearly status in one's scope
     CREDITS_REVERSE = "credits.reverse"  # take credits back with a reversing entry (audited)
     OFFICE_KEYS_MANAGE = "office_keys.manage"  # issue and revoke API keys of other offices
+    POLICY_VIEW = "policy.view"  # the study rules per region and year
+    POLICY_EDIT = "policy.edit"  # change them in one's region (audited; recomputation)
 
     @classmethod
     def all(cls) -> frozenset[str]:

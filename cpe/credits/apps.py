@@ -9,11 +9,27 @@ class CreditsConfig(AppConfig):
     def ready(self) -> None:
         # A completed course becomes a ledger entry in the same transaction (learning must
         # not import credits, so it calls the listener this app registers).
-        from cpe.credits.services import credit_record_completion
+        from cpe.credits.models import CreditEntry
+        from cpe.credits.services import (
+            credit_record_completion,
+            policy_scope_count,
+            policy_scope_recompute,
+        )
         from cpe.credits.views import staff_credits_panel
         from cpe.learning.hooks import register_completion_listener
         from cpe.learning.panels import register_staff_study_panel
+        from cpe.regions.hooks import register_credit_sources, register_policy_recomputation
 
         register_completion_listener(credit_record_completion)
+        # The rules pages (regions) name the ledger's sources in caps, count the years a
+        # change of rules decides and have them recomputed, without importing credits.
+        register_credit_sources(
+            [
+                (code, label)
+                for code, label in CreditEntry.Source.choices
+                if code != CreditEntry.Source.PLATFORM_COURSE
+            ]
+        )
+        register_policy_recomputation(counter=policy_scope_count, recomputer=policy_scope_recompute)
         # The ledger on the staff page of a learner's study, with the reverse action.
         register_staff_study_panel(staff_credits_panel)

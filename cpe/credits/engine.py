@@ -27,20 +27,53 @@ class Entry(Protocol):
     id: int | None
     category: str
     credits: Decimal
+    source: str
     created_at: datetime.datetime
 
 
 @dataclass(frozen=True)
+class SourceCap:
+    """A capped source's credits in a year: how many it has, the cap, and what is left out."""
+
+    source: str
+    cap: int
+    earned: Decimal
+    uncounted: Decimal
+
+    @property
+    def reached(self) -> bool:
+        return self.earned >= self.cap
+
+
+@dataclass(frozen=True)
 class YearOutcome:
+    """The counted credits of a year (a capped source counts at most its cap)."""
+
     status: str
     total_credits: Decimal
     professional_credits: Decimal
     public_credits: Decimal
     met_at: datetime.datetime | None
+    caps: tuple[SourceCap, ...] = ()
 
 
 def meets(policy: Policy, total: Decimal, professional: Decimal) -> bool:
     return total >= policy.annual_credits and professional >= policy.professional_credits
+
+
+def counted(professional: Decimal, public: Decimal, cap: int | None) -> tuple[Decimal, Decimal]:
+    """What one source's credits count toward the year: (professional, total).
+
+    Under a cap the source counts at most `cap` credits, professional ones first (they are
+    the scarcer requirement), so the counted credits depend only on the sums, never on the
+    order the entries came in. The SQL recomputation (`cpe.credits.recompute`) applies the
+    same rule.
+    """
+    if cap is None:
+        return professional, professional + public
+    counted_professional = min(max(professional, Decimal(0)), Decimal(cap))
+    counted_public = min(max(public, Decimal(0)), Decimal(cap) - counted_professional)
+    return counted_professional, counted_professional + counted_public
 
 
 def year_outcome(entries: Iterable[Entry], policy: Policy) -> YearOutcome:
@@ -48,19 +81,30 @@ def year_outcome(entries: Iterable[Entry], policy: Policy) -> YearOutcome:
 
     The entries are read in the order they were recorded (time, then id), so the moment
     the rules were first met does not depend on the order of the list. A year whose rules
-    were met and no longer are (a reversal took credits away) is revoked.
+    were met and no longer are (a reversal took credits away) is revoked. A source with a
+    cap in the policy counts at most its cap (see `counted`).
     """
     ordered = sorted(entries, key=lambda e: (e.created_at, e.id or 0))
-    total = professional = public = Decimal("0")
+    caps = dict(policy.source_caps)
+    total = professional = Decimal("0")
+    # Each source's own sums (professional, public), before any cap.
+    by_source: dict[str, tuple[Decimal, Decimal]] = {}
     met_at: datetime.datetime | None = None
     for entry in ordered:
-        total += entry.credits
+        source = entry.source
+        earned_professional, earned_public = by_source.get(source, (Decimal(0), Decimal(0)))
+        old_professional, old_total = counted(earned_professional, earned_public, caps.get(source))
         if entry.category == PROFESSIONAL:
-            professional += entry.credits
+            earned_professional += entry.credits
         else:
-            public += entry.credits
+            earned_public += entry.credits
+        by_source[source] = (earned_professional, earned_public)
+        new_professional, new_total = counted(earned_professional, earned_public, caps.get(source))
+        total += new_total - old_total
+        professional += new_professional - old_professional
         if met_at is None and meets(policy, total, professional):
             met_at = entry.created_at
+    public = total - professional
     if not ordered:
         status = NOT_STARTED
     elif meets(policy, total, professional):
@@ -69,7 +113,12 @@ def year_outcome(entries: Iterable[Entry], policy: Policy) -> YearOutcome:
         status = REVOKED
     else:
         status = IN_PROGRESS
-    return YearOutcome(status, total, professional, public, met_at)
+    source_caps = tuple(
+        SourceCap(source, cap, earned, max(earned - cap, Decimal(0)))
+        for source, cap in sorted(caps.items())
+        for earned in [sum(by_source.get(source, (Decimal(0), Decimal(0))), Decimal(0))]
+    )
+    return YearOutcome(status, total, professional, public, met_at, source_caps)
 
 
 def missing(policy: Policy, outcome: YearOutcome) -> tuple[Decimal, Decimal]:

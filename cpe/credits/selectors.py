@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from cpe.credits import engine
 from cpe.credits.models import CreditEntry, YearStatus
 from cpe.learning.years import required_years
-from cpe.regions.policy import Policy, policy_for
+from cpe.regions.policy import Policy, policies_for
 from cpe.registry.models import Learner
 
 
@@ -33,6 +33,8 @@ class YearCredits:
     public_credits: Decimal
     met_at: object
     entries: list[CreditEntry] = field(default_factory=list)
+    # The capped sources of the year's rules, with what the learner has from each.
+    caps: tuple[engine.SourceCap, ...] = ()
 
     @property
     def status_label(self) -> str:
@@ -72,6 +74,42 @@ class YearCredits:
             )
         return words
 
+    @property
+    def cap_text(self) -> list[str]:
+        """Where a cap per source leaves credits out, or would leave further ones out."""
+        words = []
+        incomplete = self.missing_professional > 0 or self.missing_other > 0
+        for cap in self.caps:
+            values = {
+                "source": _source_label(cap.source),
+                "cap": _number(Decimal(cap.cap)),
+                "uncounted": _number(cap.uncounted),
+            }
+            if cap.uncounted > 0:
+                words.append(
+                    _(
+                        "%(source)s counts at most %(cap)s credits a year: %(uncounted)s of "
+                        "your credits from it do not count."
+                    )
+                    % values
+                )
+            elif cap.reached and incomplete:
+                words.append(
+                    _(
+                        "%(source)s already counts its most (%(cap)s credits a year): more "
+                        "credits from it would not count."
+                    )
+                    % values
+                )
+        return words
+
+
+def _source_label(source: str) -> str:
+    try:
+        return str(CreditEntry.Source(source).label)
+    except ValueError:
+        return source
+
 
 def _number(value: Decimal) -> str:
     return format(Decimal(value).normalize(), "f")
@@ -92,9 +130,10 @@ def learner_credit_years(learner: Learner) -> list[YearCredits]:
     for entry in learner_entries(learner):
         entries.setdefault(entry.year, []).append(entry)
     years = sorted(set(required_years(learner)) | set(statuses) | set(entries), reverse=True)
+    policies = policies_for(learner.district, years)
     result = []
     for year in years:
-        policy = policy_for(learner.district, year)
+        policy = policies[year]
         stored = statuses.get(year)
         if stored is None:
             outcome = engine.year_outcome([], policy)
@@ -107,5 +146,7 @@ def learner_credit_years(learner: Learner) -> list[YearCredits]:
                 stored.public_credits,
                 stored.met_at,
             )
-        result.append(YearCredits(year, policy, *values, entries=entries.get(year, [])))
+        year_entries = entries.get(year, [])
+        caps = engine.year_outcome(year_entries, policy).caps if policy.source_caps else ()
+        result.append(YearCredits(year, policy, *values, entries=year_entries, caps=caps))
     return result

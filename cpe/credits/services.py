@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,6 +19,7 @@ from cpe.credits import engine
 from cpe.credits.models import CreditEntry, YearStatus, YearStatusChange
 from cpe.learning.models import CourseCompletion
 from cpe.learning.years import first_required_year
+from cpe.regions.hooks import PolicyScope
 from cpe.regions.policy import policy_for
 from cpe.registry.models import Learner
 
@@ -312,7 +312,7 @@ def year_status_refresh(
     """Recompute the learner's status for `year` from the ledger (in the caller's transaction)."""
     policy = policy_for(learner.district, year)
     entries = CreditEntry.objects.filter(learner_id=learner.pk, year=year).only(
-        "id", "category", "credits", "created_at"
+        "id", "category", "credits", "source", "created_at"
     )
     outcome = engine.year_outcome(list(entries), policy)
     current = (
@@ -323,70 +323,37 @@ def year_status_refresh(
     )
 
 
-def year_status_recompute_all() -> dict[str, int]:
-    """Recompute every learner's yearly status from the ledger in one ordered pass.
+def year_status_recompute_all(
+    *, region_path: str = "", first_year: int | None = None, last_year: int | None = None
+) -> dict[str, int]:
+    """Recompute the yearly statuses from the ledger, set-based in the database (see
+    cpe.credits.recompute), for every learner or those of a region and a range of years.
 
-    Returns how many years were read and how many rows changed.
+    Returns how many rows changed, how many of them changed status, and how many were
+    refreshed again because an entry arrived during the recomputation.
     """
-    checked = changed = 0
-    policies: dict[tuple[int, int], Any] = {}
-    districts = dict(Learner.objects.values_list("pk", "district_id"))
-    statuses = {(s.learner_id, s.year): s for s in YearStatus.objects.all()}
-    rows = (
-        CreditEntry.objects.order_by("learner_id", "year", "created_at", "id")
-        .values_list("learner_id", "year", "id", "category", "credits", "created_at")
-        .iterator(chunk_size=5000)
+    from cpe.credits.recompute import year_status_recompute_sql
+
+    return year_status_recompute_sql(
+        region_path=region_path, first_year=first_year, last_year=last_year
+    ).as_dict()
+
+
+def policy_scope_count(scope: PolicyScope) -> int:
+    """How many learner-years with credits lie where a row of rules applies (every year with
+    an entry has its status row, written with the entry)."""
+    statuses = YearStatus.objects.filter(
+        learner__district__path__startswith=scope.region_path, year__gte=scope.first_year
     )
-    for (learner_id, year), entries in _grouped(rows):
-        district_id = districts[learner_id]
-        key = (district_id, year)
-        if key not in policies:
-            policies[key] = policy_for(Learner(district_id=district_id).district, year)
-        outcome = engine.year_outcome(entries, policies[key])
-        checked += 1
-        current = statuses.get((learner_id, year))
-        if current is None or _differs(current, outcome):
-            # Only the years that differ are written, each under the learner's lock and from
-            # the ledger as it is then, so an entry appended meanwhile is not overwritten.
-            with transaction.atomic():
-                learner = (
-                    Learner.objects.select_for_update(no_key=True, of=("self",))
-                    .select_related("district")
-                    .get(pk=learner_id)
-                )
-                year_status_refresh(learner=learner, year=year)
-            changed += 1
-    return {"years": checked, "changed": changed}
+    if scope.last_year is not None:
+        statuses = statuses.filter(year__lte=scope.last_year)
+    return statuses.count()
 
 
-@dataclass
-class _Row:
-    id: int
-    category: str
-    credits: Decimal
-    created_at: datetime.datetime
-
-
-def _grouped(rows: Iterator[tuple]) -> Iterator[tuple[tuple[int, int], list[_Row]]]:
-    key: tuple[int, int] | None = None
-    group: list[_Row] = []
-    for learner_id, year, pk, category, credits, created_at in rows:
-        if (learner_id, year) != key:
-            if key is not None:
-                yield key, group
-            key, group = (learner_id, year), []
-        group.append(_Row(pk, category, credits, created_at))
-    if key is not None:
-        yield key, group
-
-
-def _differs(current: YearStatus, outcome: engine.YearOutcome) -> bool:
-    return (
-        current.status != outcome.status
-        or current.total_credits != outcome.total_credits
-        or current.professional_credits != outcome.professional_credits
-        or current.public_credits != outcome.public_credits
-        or current.met_at != outcome.met_at
+def policy_scope_recompute(scope: PolicyScope) -> dict[str, int]:
+    """Recompute the yearly statuses where a changed row of rules applies."""
+    return year_status_recompute_all(
+        region_path=scope.region_path, first_year=scope.first_year, last_year=scope.last_year
     )
 
 

@@ -282,3 +282,33 @@ class RegionPolicy(models.Model):
     @property
     def audit_region_path(self) -> str:
         return self.region.path
+
+
+class RegionPolicyCap(models.Model):
+    """The most credits a year may take from one source under a row of study rules.
+
+    Credits beyond the cap stay in the ledger but do not count toward the year. The source
+    is the ledger's source code (face_to_face, professional_meeting, …); regions does not
+    import credits, so the codes and their names come through `cpe.regions.hooks`.
+    """
+
+    policy = models.ForeignKey(
+        RegionPolicy, on_delete=models.CASCADE, related_name="caps", verbose_name=_("study rules")
+    )
+    source = models.CharField(_("source"), max_length=32)
+    max_credits = models.PositiveSmallIntegerField(_("most credits a year"))
+
+    class Meta:
+        ordering = ["policy", "source"]
+        verbose_name = _("credit cap per source")
+        verbose_name_plural = _("credit caps per source")
+        constraints = [
+            models.UniqueConstraint(fields=["policy", "source"], name="region_policy_cap_one"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.policy} {self.source} ≤ {self.max_credits}"
+
+    @property
+    def audit_region_path(self) -> str:
+        return self.policy.region.path

@@ -32,6 +32,8 @@ class Policy:
     exam_attempts_per_year: int = 5
     exam_reset_on_exhaustion: bool = True
     exam_show_review: bool = True
+    # The most credits a year takes from a source, as (source, credits) sorted by source.
+    source_caps: tuple[tuple[str, int], ...] = ()
     # Which row gave these values (None: the defaults above).
     source_id: int | None = None
 
@@ -43,6 +45,10 @@ class Policy:
     def is_free(self) -> bool:
         return self.plan_fee <= 0
 
+    def cap_for(self, source: str) -> int | None:
+        """The most credits a year counts from `source` (None: no cap)."""
+        return dict(self.source_caps).get(source)
+
     def credits_for(self, class_hours: Decimal | int) -> Decimal:
         return Decimal(class_hours) * self.credits_per_class_hour
 
@@ -51,7 +57,34 @@ class Policy:
         return int(Decimal(class_hours) * self.minutes_per_class_hour * 60)
 
 
-_VALUE_FIELDS = [f.name for f in fields(Policy) if f.name != "source_id"]
+_VALUE_FIELDS = [f.name for f in fields(Policy) if f.name not in ("source_id", "source_caps")]
+# The values the yearly status depends on: changing them needs a recomputation.
+STATUS_FIELDS = ("annual_credits", "professional_credits", "source_caps")
+
+
+def _policy(row: RegionPolicy) -> Policy:
+    caps = tuple(sorted((cap.source, cap.max_credits) for cap in row.caps.all()))
+    return Policy(
+        **{name: getattr(row, name) for name in _VALUE_FIELDS}, source_caps=caps, source_id=row.pk
+    )
+
+
+def _deciding(rows: list[RegionPolicy], codes: list[str], year: int) -> RegionPolicy | None:
+    """Of rows sorted newest first, the latest not after `year` of the deepest region."""
+    by_depth: dict[int, RegionPolicy] = {}
+    for row in rows:
+        if row.effective_from <= year:
+            by_depth.setdefault(codes.index(row.region.code), row)
+    return by_depth[max(by_depth)] if by_depth else None
+
+
+def _rows(codes: list[str], *, until: int) -> list[RegionPolicy]:
+    return list(
+        RegionPolicy.objects.filter(region__code__in=codes, effective_from__lte=until)
+        .select_related("region")
+        .prefetch_related("caps")
+        .order_by("-effective_from")
+    )
 
 
 def policy_for(region: Region | None, year: int) -> Policy:
@@ -59,16 +92,22 @@ def policy_for(region: Region | None, year: int) -> Policy:
     if region is None:
         return Policy()
     codes = [code for code in region.path.split("/") if code]
-    rows = (
-        RegionPolicy.objects.filter(region__code__in=codes, effective_from__lte=year)
-        .select_related("region")
-        .order_by("-effective_from")
-    )
-    by_depth: dict[int, RegionPolicy] = {}
-    for row in rows:
-        depth = codes.index(row.region.code)
-        by_depth.setdefault(depth, row)  # the latest row of each region comes first
-    if not by_depth:
-        return Policy()
-    row = by_depth[max(by_depth)]
-    return Policy(**{name: getattr(row, name) for name in _VALUE_FIELDS}, source_id=row.pk)
+    row = _deciding(_rows(codes, until=year), codes, year)
+    return Policy() if row is None else _policy(row)
+
+
+def policies_for(region: Region | None, years: list[int]) -> dict[int, Policy]:
+    """policy_for(region, year) for each of `years`, read in one go (a page of many years)."""
+    if region is None or not years:
+        return {year: Policy() for year in years}
+    codes = [code for code in region.path.split("/") if code]
+    rows = _rows(codes, until=max(years))
+    result: dict[int, Policy] = {}
+    made: dict[int, Policy] = {}
+    for year in years:
+        row = _deciding(rows, codes, year)
+        if row is None:
+            result[year] = Policy()
+        else:
+            result[year] = made.setdefault(row.pk, _policy(row))
+    return result

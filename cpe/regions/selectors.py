@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cpe.regions.models import Bureau, Region, SupportContact
+from django.db.models import Prefetch
+
+from cpe.regions.models import Bureau, Region, RegionPolicy, SupportContact
 
 
 @dataclass
@@ -60,4 +62,18 @@ def bureaus_in_scope(*, scope_path: str) -> list[Bureau]:
         Bureau.objects.select_related("region")
         .filter(region__path__startswith=scope_path)
         .order_by("region__code")
+    )
+
+
+def policy_regions_visible(*, scope_path: str) -> list[Region]:
+    """The regions whose rules someone working at `scope_path` reads: those above it (whose
+    rules they inherit) and those in it, each with its rows newest first and their caps."""
+    above = [code for code in scope_path.split("/") if code]
+    regions = Region.objects.filter(code__in=above) | Region.objects.within(scope_path)
+    rows = RegionPolicy.objects.prefetch_related("caps").order_by("-effective_from")
+    return list(
+        regions.distinct()
+        .select_related("parent")
+        .prefetch_related(Prefetch("policies", queryset=rows))
+        .order_by("path")
     )

@@ -1,15 +1,21 @@
-"""Writes owned by regions: the tree, bureau contacts and support lines."""
+"""Writes owned by regions: the tree, bureau contacts, support lines and study rules."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from cpe.core.services import Actor, audit_record, snapshot
-from cpe.regions.models import Bureau, Region, RegionPolicy, SupportContact
+from cpe.core.models import Job
+from cpe.core.services import Actor, audit_record, job_enqueue, snapshot
+from cpe.regions import hooks
+from cpe.regions.models import Bureau, Region, RegionPolicy, RegionPolicyCap, SupportContact
+from cpe.regions.policy import STATUS_FIELDS, policy_for
 
 BUREAU_FIELDS = [
     "name",
@@ -152,11 +158,51 @@ POLICY_FIELDS = [
 ]
 
 
+def _caps_of(policy: RegionPolicy) -> dict[str, int]:
+    if policy.pk is None:
+        return {}
+    return dict(policy.caps.order_by("source").values_list("source", "max_credits"))
+
+
+def _clean_caps(caps: dict[str, Any]) -> dict[str, int]:
+    """The caps to keep (None or "" removes one), refused by field for unknown sources and
+    values that are not whole numbers from 0 to 999."""
+    known = {code for code, _label in hooks.credit_sources()}
+    cleaned: dict[str, int] = {}
+    errors: dict[str, list[str]] = {}
+    for source, value in caps.items():
+        if source not in known:
+            errors["caps"] = [_("%(source)s is not a source of credits.") % {"source": source}]
+            continue
+        if value is None or value == "":
+            continue
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = -1
+        if isinstance(value, bool) or number < 0 or number > 999 or str(number) != str(value):
+            errors[f"cap_{source}"] = [_("A cap is a whole number of credits from 0 to 999.")]
+            continue
+        cleaned[source] = number
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
 @transaction.atomic
 def region_policy_save(
-    *, actor: Actor, region: Region, effective_from: int, **values: Any
+    *,
+    actor: Actor,
+    region: Region,
+    effective_from: int,
+    caps: dict[str, Any] | None = None,
+    **values: Any,
 ) -> RegionPolicy:
-    """Set a region's study rules from a year on; unnamed values keep their defaults."""
+    """Set a region's study rules from a year on; unnamed values keep their defaults.
+
+    `caps` (source → most credits a year, None to remove) replaces the row's caps per
+    source when given. The audit entry holds what changed, caps included.
+    """
     unknown = set(values) - set(POLICY_FIELDS)
     if unknown:
         raise TypeError(f"Unknown policy fields: {sorted(unknown)}")
@@ -168,13 +214,21 @@ def region_policy_save(
     created = policy is None
     if policy is None:
         policy = RegionPolicy(region=region, effective_from=effective_from)
-    before = {} if created else snapshot(policy, POLICY_FIELDS)
+    old_caps = _caps_of(policy)
+    new_caps = old_caps if caps is None else _clean_caps(caps)
+    before = {} if created else {**snapshot(policy, POLICY_FIELDS), "caps": old_caps}
     for name, value in values.items():
         setattr(policy, name, value)
     policy.full_clean()
-    after = snapshot(policy, POLICY_FIELDS)
+    after = {**snapshot(policy, POLICY_FIELDS), "caps": new_caps}
     if created or before != after:
         policy.save()
+        if new_caps != old_caps:
+            policy.caps.all().delete()
+            RegionPolicyCap.objects.bulk_create(
+                RegionPolicyCap(policy=policy, source=source, max_credits=most)
+                for source, most in sorted(new_caps.items())
+            )
         audit_record(
             actor=actor,
             action="region_policy.create" if created else "region_policy.update",
@@ -183,3 +237,150 @@ def region_policy_save(
             after=after,
         )
     return policy
+
+
+class RecomputationRequired(ValidationError):
+    """The change alters what completes years that already have credits: it needs the
+    administrator's explicit request for a recomputation, with a reason."""
+
+    def __init__(self, affected: int) -> None:
+        self.affected = affected
+        super().__init__(
+            {
+                "recompute": [
+                    ngettext(
+                        "These rules decide %(count)s learner-year that already has credits. "
+                        "Tick “Recompute the yearly statuses” and say why to save them.",
+                        "These rules decide %(count)s learner-years that already have credits. "
+                        "Tick “Recompute the yearly statuses” and say why to save them.",
+                        affected,
+                    )
+                    % {"count": f"{affected:,}"}
+                ]
+            }
+        )
+
+
+@dataclass(frozen=True)
+class PolicyChange:
+    policy: RegionPolicy
+    affected: int  # learner-years with credits these rules decide
+    recomputed: dict[str, Any] | None = None  # the result, when recomputed at once
+    job: Job | None = None  # the recomputation job, when it runs in the background
+
+
+def _status_values(policy: Any) -> dict[str, Any]:
+    return {name: getattr(policy, name) for name in STATUS_FIELDS}
+
+
+def policy_scope(region: Region, effective_from: int) -> hooks.PolicyScope:
+    """The years a row of `region` from `effective_from` decides: up to its next row."""
+    following = (
+        RegionPolicy.objects.filter(region=region, effective_from__gt=effective_from)
+        .order_by("effective_from")
+        .values_list("effective_from", flat=True)
+        .first()
+    )
+    return hooks.PolicyScope(
+        region_path=region.path,
+        first_year=effective_from,
+        last_year=None if following is None else following - 1,
+    )
+
+
+def _inline_limit() -> int:
+    # Up to this many learner-years are recomputed at once; more in a background job.
+    return int(getattr(settings, "POLICY_RECOMPUTE_INLINE_MAX", 2000))
+
+
+def region_policy_change(
+    *,
+    actor: Actor,
+    region: Region,
+    effective_from: Any,
+    values: dict[str, Any],
+    caps: dict[str, Any] | None = None,
+    recompute: bool = False,
+    reason: str = "",
+) -> PolicyChange:
+    """An administrator's change of a region's rules from a year on (a new row, or a
+    correction of the row of that year), as the rules page and the API make it.
+
+    When the change alters what completes a year (credits required, professional credits,
+    caps) for learner-years that already have credits, it is refused with their count
+    (`RecomputationRequired`) unless `recompute` is asked with a reason; then the rules are
+    saved and those years recomputed: at once for a few, else in a background job. The
+    recomputation is audited with who, why and how many years changed status.
+    """
+    if not actor.may_act_in(region.path):
+        raise PermissionDenied
+    reason = (reason or "").strip()
+    if not isinstance(effective_from, int) or not 2000 <= effective_from <= 2100:
+        raise ValidationError({"effective_from": [_("Give a year from 2000 to 2100.")]})
+    with transaction.atomic():
+        current = (
+            RegionPolicy.objects.select_for_update()
+            .filter(region=region, effective_from=effective_from)
+            .first()
+        )
+        # What decides the year now: the row itself, else what the region inherits.
+        in_force = policy_for(region, effective_from)
+        if current is None:
+            # A new row starts from the rules in force: only what is named changes.
+            values = {**{name: getattr(in_force, name) for name in POLICY_FIELDS}, **values}
+            caps = dict(in_force.source_caps) if caps is None else caps
+        policy = region_policy_save(
+            actor=actor, region=region, effective_from=effective_from, caps=caps, **values
+        )
+        if _status_values(in_force) == _status_values(policy_for(region, effective_from)):
+            return PolicyChange(policy=policy, affected=0)
+        scope = policy_scope(region, effective_from)
+        affected = hooks.policy_affected_count(scope)
+        if affected == 0:
+            return PolicyChange(policy=policy, affected=0)
+        if not recompute:
+            raise RecomputationRequired(affected)
+        if not reason:
+            raise ValidationError({"reason": [_("Say why the yearly statuses are recomputed.")]})
+        if affected <= _inline_limit():
+            result = hooks.policy_recompute(scope)
+            policy_recompute_audit(
+                actor=actor, policy=policy, scope=scope, reason=reason, result=result
+            )
+            return PolicyChange(policy=policy, affected=affected, recomputed=result)
+        from cpe.regions.jobs import RECOMPUTE_YEAR_STATUS
+
+        job = job_enqueue(
+            kind=RECOMPUTE_YEAR_STATUS,
+            actor=actor,
+            params={
+                "policy": policy.pk,
+                "region_path": scope.region_path,
+                "first_year": scope.first_year,
+                "last_year": scope.last_year,
+                "reason": reason,
+            },
+            region_path=region.path,
+        )
+        return PolicyChange(policy=policy, affected=affected, job=job)
+
+
+def policy_recompute_audit(
+    *,
+    actor: Actor,
+    policy: RegionPolicy,
+    scope: hooks.PolicyScope,
+    reason: str,
+    result: dict[str, Any],
+) -> None:
+    audit_record(
+        actor=actor,
+        action="region_policy.recompute",
+        target=policy,
+        after={
+            "years": [scope.first_year, scope.last_year],
+            "changed": result.get("changed", 0),
+            "status_changed": result.get("status_changed", 0),
+        },
+        reason=reason,
+    )

@@ -109,6 +109,12 @@ OFFICE_KEY_MANAGERS = {
     "superuser": 200,
 }
 
+# Roles that may read the study rules (or nothing of them) but never change them.
+POLICY_VIEWERS_ONLY = {
+    r: 403
+    for r in ("district_officer", "officer_elsewhere", "course_manager", "support", "auditor")
+}
+
 MATRIX: dict[str, tuple] = {
     "learner home": (
         "get",
@@ -535,6 +541,34 @@ MATRIX: dict[str, tuple] = {
         "post",
         "/staff/office-keys/0/revoke/",
         {**OFFICE_KEY_MANAGERS, "province_admin": 404, "superuser": 404},
+    ),
+    # Study rules: staff who work with learners read the rules of their region and above;
+    # province and city administrators edit those in their region (Hubei is above Wuhan).
+    "study rules": (
+        "get",
+        "/staff/rules/",
+        row(302, 403, course_manager=403, support=403),
+    ),
+    "new Wuhan rules": (
+        "get",
+        "/staff/rules/420100/new/",
+        row(302, 403, **POLICY_VIEWERS_ONLY, city_admin_elsewhere=404),
+    ),
+    "edit Hubei's 2018 rules": (
+        "get",
+        "/staff/rules/420000/2018/",
+        row(302, 403, **POLICY_VIEWERS_ONLY, city_admin=404, city_admin_elsewhere=404),
+    ),
+    "Wuhan rules API": (
+        "get",
+        "/api/v1/staff/regions/420100/rules",
+        row(401, 403, course_manager=403, support=403, city_admin_elsewhere=404),
+    ),
+    "set Wuhan rules API": (
+        "put",
+        "/api/v1/staff/regions/420100/rules/2030",
+        row(401, 403, **POLICY_VIEWERS_ONLY, city_admin_elsewhere=404),
+        {"heartbeat_seconds": 20},
     ),
     # Choosing a first password; a learner who has one is sent to the change page (302).
     "learner chooses a password": (

@@ -59,6 +59,9 @@ class YearOut(Schema):
         description="Credits missing beyond the professional ones, of either category"
     )
     missing: list[str] = Field(description="What is missing, in plain words")
+    capped: list[str] = Field(
+        description="Where the year's cap per source leaves credits out, in plain words"
+    )
     met_at: datetime | None = Field(description="When the year's rules were first met")
 
 
@@ -97,6 +100,7 @@ def _year(year: YearCredits) -> dict:
         "missing_professional_credits": year.missing_professional,
         "missing_other_credits": year.missing_other,
         "missing": year.missing_text,
+        "capped": year.cap_text,
         "met_at": year.met_at,
     }
 

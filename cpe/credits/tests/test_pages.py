@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.utils import translation
 
 from cpe.accounts.roles import Role
 from cpe.core.models import AuditEntry
@@ -124,3 +125,98 @@ def test_a_system_reversal_shows_on_the_learners_page(learner_with_credits, clie
     credit_reverse(actor=SYSTEM, entry=entry, reason="重复")
     page = client_for(learner_with_credits.user).get("/study/credits/").content.decode()
     assert "重复" in page
+
+
+# --- What is missing, in plain words: every case ----------------------------------------
+
+
+def _years(learner):
+    from cpe.credits.selectors import learner_credit_years
+
+    return {year.year: year for year in learner_credit_years(learner)}
+
+
+@pytest.fixture
+def wuhan_caps(regions):
+    from django.utils import timezone
+
+    from cpe.regions.models import RegionPolicy, RegionPolicyCap
+
+    row = RegionPolicy.objects.create(
+        region=regions["420100"], effective_from=timezone.localdate().year - 5
+    )
+    RegionPolicyCap.objects.create(policy=row, source="face_to_face", max_credits=30)
+    return row
+
+
+def test_only_professional_credits_are_missing(regions):
+    learner = collected_learner(district=regions["420102"])
+    record(learner, 40)
+    record(learner, 50, category=CreditEntry.Category.PUBLIC)
+    with translation.override("en"):
+        (year,) = _years(learner).values()
+        assert year.missing_text == ["20 more professional credits"]
+
+
+def test_only_credits_of_either_category_are_missing(regions):
+    learner = collected_learner(district=regions["420102"])
+    record(learner, 60)
+    record(learner, 10, category=CreditEntry.Category.PUBLIC)
+    with translation.override("zh-hans"):
+        (year,) = _years(learner).values()
+        assert year.missing_text == ["还差20个学分（公需或专业科目均可）"]
+
+
+def test_both_kinds_are_missing_for_a_year_not_started(regions, client_for, make_user):
+    user = make_user(Role.LEARNER, "420102")
+    learner = collected_learner(district=regions["420102"], user=user)
+    client = client_for(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    body = client.get("/api/v1/learner/credits").json()
+    assert body["years"][0]["missing"] == [
+        "60 more professional credits",
+        "30 more credits of either category",
+    ]
+    assert body["years"][0]["capped"] == []
+    assert learner.pk
+
+
+def test_a_complete_year_misses_nothing(regions):
+    learner = collected_learner(district=regions["420102"])
+    record(learner, 60)
+    record(learner, 30, category=CreditEntry.Category.PUBLIC)
+    (year,) = _years(learner).values()
+    assert year.missing_text == []
+    assert year.status == YearStatus.Status.COMPLETE
+
+
+def test_credits_over_a_cap_are_named_as_not_counting(regions, wuhan_caps, client_for, make_user):
+    user = make_user(Role.LEARNER, "420102")
+    learner = collected_learner(district=regions["420102"], user=user)
+    record(learner, 50, source="face_to_face")
+    client = client_for(user)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    year = client.get("/api/v1/learner/credits").json()["years"][0]
+    assert float(year["professional_credits"]) == 30
+    assert year["missing"] == [
+        "30 more professional credits",
+        "30 more credits of either category",
+    ]
+    assert year["capped"] == [
+        "Face-to-face training counts at most 30 credits a year: 20 of your credits from it "
+        "do not count."
+    ]
+    page = client.get("/study/credits/").content.decode()
+    assert "20 of your credits from it do not count" in page
+
+
+def test_a_reached_cap_says_more_credits_from_it_would_not_count(regions, wuhan_caps):
+    learner = collected_learner(district=regions["420102"])
+    record(learner, 30, source="face_to_face")
+    with translation.override("zh-hans"):
+        (year,) = _years(learner).values()
+        assert year.cap_text == ["面授培训每年最多计30学分：已达上限，此类学分再多也不再计入。"]
+    # Once the year is complete, a reached cap is no longer worth a word.
+    record(learner, 60, source="paper")
+    (year,) = _years(learner).values()
+    assert year.cap_text == []

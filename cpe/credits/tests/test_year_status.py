@@ -103,6 +103,7 @@ class E:
     category: str
     credits: Decimal
     created_at: datetime.datetime
+    source: str = "face_to_face"
 
 
 POLICY = Policy()

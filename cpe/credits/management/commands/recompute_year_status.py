@@ -10,8 +10,22 @@ from cpe.credits.services import year_status_recompute_all
 
 
 class Command(BaseCommand):
-    help = "Recompute every yearly status from the ledger (after a policy change, for one)."
+    help = (
+        "Recompute the yearly statuses from the ledger, set-based in the database (after a "
+        "policy change, for one). Only rows that differ are written."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--region-path", default="", help='e.g. "420000/420100/"')
+        parser.add_argument("--from-year", type=int, default=None)
+        parser.add_argument("--to-year", type=int, default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = year_status_recompute_all()
-        self.stdout.write(f"{result['years']} years read, {result['changed']} changed.")
+        result = year_status_recompute_all(
+            region_path=options["region_path"],
+            first_year=options["from_year"],
+            last_year=options["to_year"],
+        )
+        self.stdout.write(
+            f"{result['changed']} years changed, {result['status_changed']} of them in status."
+        )
