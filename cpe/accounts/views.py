@@ -217,6 +217,12 @@ def staff_home(request: HttpRequest) -> HttpResponse:
             _("Collect or update many people at once from an Excel or CSV file."),
         ),
         (
+            Capability.CREDITS_VIEW,
+            "credits:staff_applications",
+            _("Credit registration"),
+            _("Applications for credits earned elsewhere; record or import credits."),
+        ),
+        (
             Capability.JOBS_VIEW,
             "core:job_list",
             _("Background jobs"),

@@ -18,6 +18,8 @@ class Capability:
     STUDY_PROGRESS_VIEW = "study.progress"  # a learner's lesson progress and heartbeat record
     CREDITS_VIEW = "credits.view"  # a learner's credit ledger and yearly status in one's scope
     CREDITS_REVERSE = "credits.reverse"  # take credits back with a reversing entry (audited)
+    CREDITS_REGISTER = "credits.register"  # decide applications, record and import credits
+    CONVERSION_EDIT = "credits.conversion"  # edit one's region's conversion table (audited)
 
     @classmethod
     def all(cls) -> frozenset[str]:

@@ -17,3 +17,4 @@ class CreditsConfig(AppConfig):
         register_completion_listener(credit_record_completion)
         # The ledger on the staff page of a learner's study, with the reverse action.
         register_staff_study_panel(staff_credits_panel)
+        from cpe.credits import jobs  # noqa: F401  (registers the import's job kinds)
