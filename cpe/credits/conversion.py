@@ -407,4 +407,6 @@ def conversion_rule_save(
 def _row_values(rule: Rule) -> dict[str, Any]:
     values = asdict(rule)
     values["detail_fields"] = list(rule.detail_fields)
+    for name in ("credits_per_unit", "min_credits", "max_credits"):
+        values[name] = Decimal(values[name]).quantize(Decimal("0.1"))
     return values

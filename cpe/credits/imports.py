@@ -79,6 +79,19 @@ CATEGORIES = {
 }
 
 
+# Chinese names an officer's list may use, whatever language the platform's labels are in.
+SOURCE_NAMES: dict[str, tuple[str, ...]] = {
+    CreditEntry.Source.EXAM: ("考试", "考试通过", "资格考试"),
+    CreditEntry.Source.DEGREE_COURSE: ("学历教育", "学位课程", "学历课程"),
+    CreditEntry.Source.PROFESSIONAL_MEETING: ("学术会议", "专业会议", "会议"),
+    CreditEntry.Source.RESEARCH_PROJECT: ("课题研究", "科研项目", "研究课题"),
+    CreditEntry.Source.PAPER: ("论文", "发表论文"),
+    CreditEntry.Source.BOOK: ("著作", "出版著作", "专著"),
+    CreditEntry.Source.FACE_TO_FACE: ("面授培训", "面授", "培训"),
+    CreditEntry.Source.OTHER: ("其他",),
+}
+
+
 def _kind_names() -> dict[str, tuple[str, str]]:
     """Every way a row may name what it records: a kind of the table (its code or name in
     either language) or a ledger source; to ("kind" or "source", the code)."""
@@ -89,6 +102,9 @@ def _kind_names() -> dict[str, tuple[str, str]]:
                 names[_header_key(str(label))] = ("source", source)
             for kind in KINDS:
                 names[_header_key(str(KIND_LABELS[kind]))] = ("kind", kind)
+    for source, aliases in SOURCE_NAMES.items():
+        for alias in aliases:
+            names[_header_key(alias)] = ("source", source)
     for source in CreditEntry.Source.values:
         names[_header_key(source)] = ("source", source)
     for kind in KINDS:
