@@ -442,7 +442,9 @@ def _viewed_region(request: HttpRequest) -> Region:
     user = request.user
     if code:
         region = get_object_or_404(Region, code=code)
-        if not in_scope(user, region.path):
+        scope = user.scope_path or ""
+        # A table is read in one's region and above it (a district follows its city's table).
+        if not (in_scope(user, region.path) or scope.startswith(region.path)):
             raise Http404
         return region
     if user.region is not None:

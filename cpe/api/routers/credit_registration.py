@@ -466,7 +466,9 @@ def import_confirm(request: HttpRequest, import_id: UUID, payload: ConfirmIn) ->
 def staff_conversion(request: HttpRequest, region_code: str, year: int) -> dict:
     user = require(request, Capability.CREDITS_VIEW)
     region = get_object_or_404(Region, code=region_code)
-    if user.scope_path and not region.path.startswith(user.scope_path):
+    scope = user.scope_path or ""
+    # A table is read in one's region and above it (a district follows its city's table).
+    if not (region.path.startswith(scope) or scope.startswith(region.path)):
         raise Http404
     return _table(region, year)
 
