@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import PurePath
 from typing import Any
@@ -123,6 +123,9 @@ class _Context:
     learners: dict[str, Learner]  # by ID-number hash
     kinds: dict[str, tuple[str, str]]
     seen: dict[tuple[int, int, str, str], int]
+    tables: dict[tuple[int, int], Any] = field(default_factory=dict)
+    # (learner, year, source, reference) of the batch's learners' entries (not reversals)
+    recorded: set[tuple[int, int, str, str]] = field(default_factory=set)
 
 
 def _row_problems(
@@ -165,6 +168,7 @@ def _row_problems(
             category=category,
             credits=_text(cells.get("credits")),
             reference=_text(cells.get("reference")),
+            tables=context.tables,
         )
         for field_name, texts in problems.items():
             errors.setdefault(field_name, []).extend(texts)
@@ -175,43 +179,35 @@ def _row_problems(
 def _check(context: _Context, number: int, cells: dict[str, Any]) -> tuple[str, dict, RowErrors]:
     """("new", "unchanged" or "error", the plan line, the errors in each language)."""
     values, errors = _row_problems(context, cells)
-    line: dict[str, Any] = {}
+    first_row = None
     if not errors:
         key = (values["learner"], values["year"], values["source"], values["reference"])
-        if key in context.seen:
-            errors["reference"] = [
-                _("The same credits as row %(row)s of this file.") % {"row": context.seen[key]}
-            ]
-        else:
+        first_row = context.seen.get(key)
+        if first_row is None:
             context.seen[key] = number
-    if not errors:
-        line = {
-            "row": number,
-            "learner": values["learner"],
-            "year": values["year"],
-            "source": values["source"],
-            "category": values["category"],
-            "credits": str(values["credits"]),
-            "reference": values["reference"],
-            "reason": _text(cells.get("reason"))[:500],
-        }
-        recorded = entry_already_recorded(
-            learner_id=values["learner"],
-            year=values["year"],
-            source=values["source"],
-            reference=values["reference"],
-        )
-        return ("unchanged" if recorded else "new"), line, {}
+            line = {
+                "row": number,
+                "learner": values["learner"],
+                "year": values["year"],
+                "source": values["source"],
+                "category": values["category"],
+                "credits": str(values["credits"]),
+                "reference": values["reference"],
+                "reason": _text(cells.get("reason"))[:500],
+            }
+            return ("unchanged" if key in context.recorded else "new"), line, {}
     # The officer reads the errors in their language; the page may be read in another.
     texts: RowErrors = {}
     for code, _label in settings.LANGUAGES:
         with translation.override(code):
-            again = _row_problems(context, cells)[1] or errors
-            if "reference" in errors and "reference" not in again:
-                again = again | {"reference": errors["reference"]}
+            again = _row_problems(context, cells)[1] if errors else {}
+            if first_row is not None:
+                again["reference"] = [
+                    _("The same credits as row %(row)s of this file.") % {"row": first_row}
+                ]
             for field_name, messages in again.items():
                 texts.setdefault(field_name, {})[code] = [str(m) for m in messages]
-    return "error", line, texts
+    return "error", {}, texts
 
 
 def _batches(rows: Iterator[tuple[int, tuple[Any, ...]]]) -> Iterator[list]:
@@ -234,6 +230,16 @@ def _learners(batch: list[tuple[int, dict[str, Any]]]) -> dict[str, Learner]:
             continue
     learners = Learner.objects.filter(id_number_hash__in=digests).select_related("district")
     return {learner.id_number_hash: learner for learner in learners}
+
+
+def _recorded(learners: Any) -> set[tuple[int, int, str, str]]:
+    """What the ledger already holds for these learners, as import rows are matched on it."""
+    ids = [learner.pk for learner in learners]
+    return set(
+        CreditEntry.objects.filter(learner_id__in=ids, reverses__isnull=True).values_list(
+            "learner_id", "year", "source", "reference"
+        )
+    )
 
 
 def credit_import_check(*, credit_import: CreditImport, progress: Progress) -> CreditImport:
@@ -260,6 +266,7 @@ def credit_import_check(*, credit_import: CreditImport, progress: Progress) -> C
                     for number, values in raw
                 ]
                 context.learners = _learners(batch)
+                context.recorded = _recorded(context.learners.values())
                 for number, cells in batch:
                     outcome, line, errors = _check(context, number, cells)
                     counts[outcome] += 1

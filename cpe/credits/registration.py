@@ -75,9 +75,19 @@ def _credits_value(raw: Any) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def rule_for(learner: Learner, year: int, kind: str) -> Rule | None:
-    """The active line of the learner's table for the year, or None."""
-    rule = conversion_table(learner.district, year).get(kind)
+def rule_for(
+    learner: Learner, year: int, kind: str, tables: dict[tuple[int, int], Any] | None = None
+) -> Rule | None:
+    """The active line of the learner's table for the year, or None (`tables` keeps the
+    tables already read, for a caller checking many rows)."""
+    key = (learner.district_id, year)
+    if tables is None or key not in tables:
+        table = conversion_table(learner.district, year)
+        if tables is not None:
+            tables[key] = table
+    else:
+        table = tables[key]
+    rule = table.get(kind)
     return rule if rule is not None and rule.is_active else None
 
 
@@ -460,6 +470,7 @@ def direct_record_problems(
     category: str,
     credits: Any,
     reference: str,
+    tables: dict[tuple[int, int], Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The values an officer's recording resolves to (source, category, credits) and what
     is wrong with them, by field: the table's limits for a kind, and a reference."""
@@ -473,7 +484,7 @@ def direct_record_problems(
         errors["credits"] = [_("Credits must be a positive number.")]
     rule = None
     if kind and not year_problem:
-        rule = rule_for(learner, year, kind)
+        rule = rule_for(learner, year, kind, tables)
         if rule is None:
             errors["kind"] = [_("Choose a kind of activity from the table.")]
         else:
@@ -492,7 +503,13 @@ def direct_record_problems(
         errors["kind"] = [_("Choose a kind of activity from the table, or a source.")]
     if not kind and source == CreditEntry.Source.PLATFORM_COURSE:
         errors["kind"] = [_("Courses on this platform are credited when they are completed.")]
-    if resolved["category"] not in CreditEntry.Category.values and "kind" not in errors:
+    # A kind's category is known only once its table (the year's) is.
+    category_known = not kind or rule is not None
+    if (
+        category_known
+        and "kind" not in errors
+        and resolved["category"] not in (CreditEntry.Category.values)
+    ):
         errors["category"] = [_("Choose public or professional.")]
     reference = (reference or "").strip()
     if not reference:

@@ -293,3 +293,27 @@ def test_the_import_pages_upload_show_the_errors_and_confirm(people, users, clie
     assert CreditEntry.objects.count() == 1
     other = client_for(users["officer_elsewhere"])
     assert other.get(response["Location"]).status_code == 404
+
+
+def test_checking_costs_the_same_queries_for_ten_rows_or_sixty(regions, users):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    learners = [collected_learner(district=regions["420102"], sequence=n) for n in range(50, 110)]
+
+    def queries_for(count: int) -> int:
+        credit_import = CreditImport.objects.create(
+            district=regions["420102"], file_name="x.xlsx", file_format="xlsx"
+        )
+        content = xlsx(
+            [exam_row(learner, reference=f"名单{count}") for learner in learners[:count]]
+        )
+        credit_import.upload.save("upload", SimpleUploadedFile("x.xlsx", content), save=True)
+        with CaptureQueriesContext(connection) as captured:
+            checked = imports.credit_import_check(
+                credit_import=credit_import, progress=lambda *a, **k: None
+            )
+        assert checked.new_count == count
+        return len(captured)
+
+    assert queries_for(60) == queries_for(10)
