@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -532,3 +533,34 @@ def _conversion_url() -> str:
     from django.urls import reverse
 
     return reverse("credits:conversion")
+
+
+# --- Panels on learning's pages -----------------------------------------------------------
+
+
+def dashboard_applications_panel(request: HttpRequest, learner: Learner) -> str:
+    """The learner's credit applications on the study dashboard (registered with
+    cpe.learning.panels): what waits, and the latest outcomes."""
+    applications = list(applications_for_learner(learner)[:3])
+    if not applications:
+        return ""
+    return render_to_string(
+        "credits/includes/dashboard_applications.html",
+        {"applications": applications},
+        request=request,
+    )
+
+
+def staff_applications_panel(request: HttpRequest, learner: Learner) -> str:
+    """The learner's applications on the staff page of their study, for staff who read
+    credits (registered with cpe.learning.panels)."""
+    if not request.user.has_capability(Capability.CREDITS_VIEW):
+        return ""
+    applications = list(applications_for_learner(learner))
+    if not applications:
+        return ""
+    return render_to_string(
+        "credits/includes/staff_applications_panel.html",
+        {"applications": applications},
+        request=request,
+    )

@@ -258,3 +258,18 @@ def test_the_staff_console_shows_the_credit_registration_tile(users, client_for)
         "/staff/credits/applications/"
         not in client_for(users["course_manager"]).get("/staff/").content.decode()
     )
+
+
+def test_the_study_dashboard_and_the_staff_study_page_show_the_applications(
+    applicant, users, client_for
+):
+    application = apply_for_credits(applicant)
+    credit_application_reject(
+        actor=officer_actor(users), application=application, reason="证书照片不清晰"
+    )
+    dashboard = client_for(applicant.user).get("/study/").content.decode()
+    assert 'id="credit-applications"' in dashboard and "证书照片不清晰" in dashboard
+    staff = client_for(users["auditor"]).get(f"/staff/learners/{applicant.pk}/study/")
+    assert f"/staff/credits/applications/{application.pk}/" in staff.content.decode()
+    support = client_for(users["support"]).get(f"/staff/learners/{applicant.pk}/study/")
+    assert 'id="credit-applications"' not in support.content.decode()
