@@ -41,6 +41,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.CREDITS_VIEW,
             Capability.CREDITS_REVERSE,
             Capability.POLICY_VIEW,
+            Capability.CREDITS_REGISTER,
         }
     ),
     Role.CITY_ADMIN: frozenset(
@@ -48,6 +49,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         | _ADMIN
         | {Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW, Capability.CREDITS_VIEW}
         | {Capability.POLICY_VIEW, Capability.POLICY_EDIT}
+        | {Capability.CONVERSION_EDIT}
     ),
     Role.PROVINCE_ADMIN: frozenset(
         _STAFF
@@ -55,6 +57,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         | {Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW, Capability.CREDITS_VIEW}
         | {Capability.OFFICE_KEYS_MANAGE}
         | {Capability.POLICY_VIEW, Capability.POLICY_EDIT}
+        | {Capability.CONVERSION_EDIT}
     ),
     Role.COURSE_MANAGER: frozenset(_STAFF | {Capability.COURSES_MANAGE}),
     # Support answers learners' questions ("my video does not count"), so it reads their

@@ -229,6 +229,12 @@ def staff_home(request: HttpRequest) -> HttpResponse:
             _("Keys for offices that check completion through the public query's API."),
         ),
         (
+            Capability.CREDITS_VIEW,
+            "credits:staff_applications",
+            _("Credit registration"),
+            _("Applications for credits earned elsewhere; record or import credits."),
+        ),
+        (
             Capability.JOBS_VIEW,
             "core:job_list",
             _("Background jobs"),

@@ -8,6 +8,7 @@ from cpe.api.errors import install_error_handlers
 from cpe.api.routers import (
     audit,
     courses,
+    credit_registration,
     credits,
     exam_bank,
     exam_settings,
@@ -56,3 +57,5 @@ api.add_router("/staff/learners", credits.staff_router)
 api.add_router("/staff/courses", exam_bank.router)
 api.add_router("/public", public.router)
 api.add_router("/staff/regions", policy.router)
+api.add_router("/learner", credit_registration.learner_router)
+api.add_router("/staff", credit_registration.staff_router)

@@ -21,6 +21,8 @@ class Capability:
     OFFICE_KEYS_MANAGE = "office_keys.manage"  # issue and revoke API keys of other offices
     POLICY_VIEW = "policy.view"  # the study rules per region and year
     POLICY_EDIT = "policy.edit"  # change them in one's region (audited; recomputation)
+    CREDITS_REGISTER = "credits.register"  # decide applications, record and import credits
+    CONVERSION_EDIT = "credits.conversion"  # edit one's region's conversion table (audited)
 
     @classmethod
     def all(cls) -> frozenset[str]:

@@ -33,3 +33,13 @@ class CreditsConfig(AppConfig):
         register_policy_recomputation(counter=policy_scope_count, recomputer=policy_scope_recompute)
         # The ledger on the staff page of a learner's study, with the reverse action.
         register_staff_study_panel(staff_credits_panel)
+        from cpe.credits import jobs  # noqa: F401  (registers the import's job kinds)
+        from cpe.credits.registration_views import (
+            dashboard_applications_panel,
+            staff_applications_panel,
+        )
+        from cpe.learning.panels import register_dashboard_panel
+
+        # Credit applications on the learner's dashboard and on the staff study page.
+        register_dashboard_panel(dashboard_applications_panel)
+        register_staff_study_panel(staff_applications_panel)

@@ -1,6 +1,9 @@
-"""The credit ledger (append-only, hash-chained per learner) and each learner's yearly status."""
+"""The credit ledger (append-only, hash-chained per learner), each learner's yearly status, and
+credit registration: the conversion table per region and year, applications, officers' imports."""
 
 from __future__ import annotations
+
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -9,9 +12,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cpe.catalog.models import Course
-from cpe.core.models import AppendOnlyError
+from cpe.core.models import AppendOnlyError, Job
 from cpe.learning.models import CourseCompletion
-from cpe.registry.models import Learner
+from cpe.regions.models import Region
+from cpe.registry.models import Learner, private_storage
 
 
 class LedgerQuerySet(models.QuerySet):
@@ -199,3 +203,219 @@ class YearStatusChange(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("Status changes cannot be deleted.")
+
+
+# --- Credit registration ------------------------------------------------------------------
+
+
+class ConversionRule(models.Model):
+    """One line of a region's conversion table from one year on: how an activity outside the
+    platform converts to credits, and what an application for it must carry.
+
+    The table that applies to a region in a year is that of the nearest region up the tree
+    with rows, taking its latest `effective_from` not after the year (cpe.credits.conversion);
+    without any rows the national values of 财会〔2018〕10号 apply.
+    """
+
+    class Unit(models.TextChoices):
+        ITEM = "item", _("per item")
+        DAY = "day", _("per day")
+
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, related_name="conversion_rules", verbose_name=_("region")
+    )
+    effective_from = models.PositiveSmallIntegerField(_("applies from year"))
+    kind = models.CharField(_("kind of activity"), max_length=32)
+    source = models.CharField(_("source"), max_length=32, choices=CreditEntry.Source.choices)
+    # Empty: the learner (or the officer) chooses public or professional.
+    category = models.CharField(
+        _("category"), max_length=16, blank=True, choices=CreditEntry.Category.choices
+    )
+    credits_per_unit = models.DecimalField(_("credits per unit"), max_digits=6, decimal_places=1)
+    unit = models.CharField(_("unit"), max_length=8, choices=Unit.choices, default=Unit.ITEM)
+    min_credits = models.DecimalField(_("lowest credits granted"), max_digits=6, decimal_places=1)
+    max_credits = models.DecimalField(_("highest credits granted"), max_digits=6, decimal_places=1)
+    evidence_required = models.BooleanField(_("evidence required"), default=True)
+    detail_fields = models.JSONField(_("details asked for"), default=list)
+    is_active = models.BooleanField(_("open for applications"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["region", "-effective_from", "id"]
+        verbose_name = _("conversion rule")
+        verbose_name_plural = _("conversion table")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "effective_from", "kind"], name="conversion_rule_one_per_kind"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.region_id} {self.effective_from} {self.kind}"
+
+    @property
+    def audit_region_path(self) -> str:
+        return self.region.path
+
+
+def application_evidence_upload_to(instance: CreditApplication, filename: str) -> str:
+    # A random name: a scan's file name often carries the person's name or ID number.
+    suffix = {"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png"}
+    return (
+        f"credit-evidence/{instance.learner_id}/{uuid.uuid4().hex}"
+        f"{suffix.get(instance.evidence_type, '')}"
+    )
+
+
+class CreditApplication(models.Model):
+    """A learner's application to have credits earned outside the platform recognised.
+
+    The district officer approves it (one ledger entry, in the same transaction) or rejects
+    it with a reason; the learner may withdraw it while it waits.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for the district bureau")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    learner = models.ForeignKey(
+        Learner,
+        on_delete=models.PROTECT,
+        related_name="credit_applications",
+        verbose_name=_("learner"),
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    kind = models.CharField(_("kind of activity"), max_length=32)
+    # The table's line as it was when the learner applied: a later edit does not move it.
+    source = models.CharField(_("source"), max_length=32, choices=CreditEntry.Source.choices)
+    category = models.CharField(_("category"), max_length=16, choices=CreditEntry.Category.choices)
+    units = models.DecimalField(_("units"), max_digits=6, decimal_places=1, default=1)
+    credits_claimed = models.DecimalField(
+        _("credits from the table"), max_digits=6, decimal_places=1
+    )
+    min_credits = models.DecimalField(max_digits=6, decimal_places=1)
+    max_credits = models.DecimalField(max_digits=6, decimal_places=1)
+    details = models.JSONField(_("details"), default=dict)
+    reference = models.CharField(_("reference"), max_length=100)
+    evidence = models.FileField(
+        upload_to=application_evidence_upload_to,
+        storage=private_storage,
+        max_length=200,
+        blank=True,
+    )
+    evidence_name = models.CharField(_("file name"), max_length=200, blank=True)
+    evidence_type = models.CharField(max_length=40, blank=True)
+    evidence_size = models.PositiveIntegerField(default=0)
+    evidence_sha256 = models.CharField(max_length=64, blank=True)
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.PENDING
+    )
+    created_at = models.DateTimeField(_("applied"), default=timezone.now)
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    credits_granted = models.DecimalField(
+        _("credits granted"), max_digits=6, decimal_places=1, null=True, blank=True
+    )
+    decision_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    entry = models.OneToOneField(
+        CreditEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="application",
+        verbose_name=_("ledger entry"),
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("credit application")
+        verbose_name_plural = _("credit applications")
+        indexes = [models.Index(fields=["state", "created_at"])]
+        constraints = [
+            # The same activity once per learner and year while it waits or was granted.
+            models.UniqueConstraint(
+                fields=["learner", "year", "kind", "reference"],
+                condition=Q(state__in=["pending", "approved"]),
+                name="credit_application_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner_id} {self.year} {self.kind} {self.reference}"
+
+    @property
+    def kind_label(self) -> str:
+        from cpe.credits.conversion import KIND_LABELS
+
+        return str(KIND_LABELS.get(self.kind, self.kind))
+
+    @property
+    def audit_region_path(self) -> str:
+        return self.learner.district.path
+
+
+def credit_import_upload_to(instance: CreditImport, filename: str) -> str:
+    return f"credit-imports/{instance.pk}.{instance.file_format}"
+
+
+class CreditImport(models.Model):
+    """An officer's file of credits for many learners, checked row by row before anything is
+    recorded. The upload (it holds ID numbers) stays on the private storage only until the
+    import is applied or abandoned; the checked plan keeps learners by id, never ID numbers."""
+
+    class State(models.TextChoices):
+        CHECKING = "checking", _("Being checked")
+        CHECKED = "checked", _("Checked")
+        REFUSED = "refused", _("Refused")
+        APPLYING = "applying", _("Being recorded")
+        APPLIED = "applied", _("Recorded")
+        ABANDONED = "abandoned", _("Abandoned")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    district = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
+    file_name = models.CharField(_("file name"), max_length=200)
+    file_format = models.CharField(max_length=8)
+    upload = models.FileField(
+        upload_to=credit_import_upload_to, storage=private_storage, blank=True
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=State.choices, default=State.CHECKING
+    )
+    message = models.CharField(max_length=500, blank=True)
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # [{"row", "learner", "year", "category", "credits", "source", "reference", "reason"}]
+    plan = models.JSONField(default=list)
+    # [{"row", "id_number", "name", "errors": {field: {language: [texts]}}}] (ID numbers masked)
+    error_rows = models.JSONField(default=list)
+    total_rows = models.PositiveIntegerField(default=0)
+    new_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    valid_rows_only = models.BooleanField(default=False)
+    recorded_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("credit import")
+        verbose_name_plural = _("credit imports")
+
+    def __str__(self) -> str:
+        return self.file_name
+
+    @property
+    def audit_region_path(self) -> str:
+        return self.district.path

@@ -35,3 +35,44 @@ def record(
         reference=reference,
         now=now,
     )
+
+
+# --- Credit registration ------------------------------------------------------------------
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+EXAM_DETAILS = {
+    "certificate_number": "Z2024-0001",
+    "exam_name": "全国会计专业技术资格考试",
+    "subject": "中级会计实务",
+}
+
+
+def evidence_file(name: str = "证书.pdf", content: bytes = PDF_BYTES):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+def apply_for_credits(
+    learner: Learner,
+    *,
+    kind: str = "exam_subject",
+    details: dict | None = None,
+    year: int | None = None,
+    category: str = "",
+    evidence=None,
+):
+    """A learner's application, as the application page sends it (evidence attached)."""
+    from django.utils import timezone
+
+    from cpe.credits.registration import credit_application_submit
+
+    return credit_application_submit(
+        actor=Actor(user=learner.user),
+        learner=learner,
+        year=year or timezone.localdate().year,
+        kind=kind,
+        details=details if details is not None else dict(EXAM_DETAILS),
+        category=category,
+        evidence=evidence if evidence is not None else evidence_file(),
+    )

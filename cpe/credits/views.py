@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from cpe.core.capabilities import Capability
 from cpe.core.permissions import capability_required
 from cpe.core.services import Actor
+from cpe.credits.registration import applications_for_learner
 from cpe.credits.selectors import learner_credit_years, learner_entries
 from cpe.credits.services import credit_reverse
 from cpe.learning.selectors import learner_for_user
@@ -32,7 +33,11 @@ def credits_dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "credits/dashboard.html",
-        {"learner": learner, "years": learner_credit_years(learner)},
+        {
+            "learner": learner,
+            "years": learner_credit_years(learner),
+            "applications": applications_for_learner(learner),
+        },
     )
 
 

@@ -1,5 +1,5 @@
-"""Panels that later apps add to learning's pages: the page of a course in a plan, and the
-staff page of a learner's study (the exam, for one).
+"""Panels that later apps add to learning's pages: the page of a course in a plan, the
+learner's dashboard, and the staff page of a learner's study (the exam, for one).
 
 Learning imports none of those apps: each registers a renderer when it is ready, and the
 page shows what the renderers return, in the order they registered.
@@ -17,9 +17,11 @@ from cpe.registry.models import Learner
 
 CoursePanel = Callable[[HttpRequest, PlanCourse], SafeString | str]
 StaffStudyPanel = Callable[[HttpRequest, Learner], SafeString | str]
+DashboardPanel = Callable[[HttpRequest, Learner], SafeString | str]
 
 _panels: list[CoursePanel] = []
 _staff_panels: list[StaffStudyPanel] = []
+_dashboard_panels: list[DashboardPanel] = []
 
 
 def register_course_panel(panel: CoursePanel) -> None:
@@ -40,3 +42,13 @@ def register_staff_study_panel(panel: StaffStudyPanel) -> None:
 def staff_study_panels(request: HttpRequest, learner: Learner) -> list[SafeString | str]:
     """The registered panels' HTML for the staff page of this learner's study."""
     return [html for html in (panel(request, learner) for panel in _staff_panels) if html]
+
+
+def register_dashboard_panel(panel: DashboardPanel) -> None:
+    if panel not in _dashboard_panels:
+        _dashboard_panels.append(panel)
+
+
+def dashboard_panels(request: HttpRequest, learner: Learner) -> list[SafeString | str]:
+    """The registered panels' HTML for the learner's dashboard."""
+    return [html for html in (panel(request, learner) for panel in _dashboard_panels) if html]

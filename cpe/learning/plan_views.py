@@ -21,6 +21,7 @@ from cpe.core.capabilities import Capability
 from cpe.core.permissions import capability_required
 from cpe.core.services import Actor
 from cpe.learning.models import PlanCourse, YearPlan
+from cpe.learning.panels import dashboard_panels
 from cpe.learning.payments import payment_backend
 from cpe.learning.selectors import (
     continue_where_left_off,
@@ -77,6 +78,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "current_year": current_year,
             "current_progress": current_progress,
             "resume": continue_where_left_off(learner),
+            "panels": dashboard_panels(request, learner),
         },
     )
 

@@ -328,28 +328,44 @@ class Sheet:
     estimated_rows: int
 
 
-def read_sheet(source: IO[bytes], file_format: str) -> Sheet:
-    """Open a file, find its header row (the first row that is not blank) and map the columns.
+def headers_of(columns: tuple[Column, ...]) -> dict[str, str]:
+    """Every accepted spelling of the columns' names (normalised), to the field it names."""
+    headers: dict[str, str] = {}
+    for column in columns:
+        for name in (column.field, column.chinese, column.english, *column.aliases):
+            headers[_header_key(name)] = column.field
+    return headers
+
+
+def read_sheet(
+    source: IO[bytes], file_format: str, columns_described: tuple[Column, ...] = COLUMNS
+) -> Sheet:
+    """Open a file, find its header row (the first row that is not blank) and map the columns
+    (the learner import's, or another import's `columns_described`).
 
     Unknown columns (such as the error column of a downloaded error file) are ignored; a
     missing required column or a column named twice refuses the file.
     """
     table = open_table(source, file_format)
+    headers = HEADERS if columns_described is COLUMNS else headers_of(columns_described)
+    by_field = {column.field: column for column in columns_described}
     for number, values in table.rows:
         if _is_blank(values):
             continue
         columns: dict[int, str] = {}
         for index, value in enumerate(values):
-            field_name = HEADERS.get(_header_key(str(value or "")))
+            field_name = headers.get(_header_key(str(value or "")))
             if field_name is None:
                 continue
             if field_name in columns.values():
                 raise FileRefused(
                     _("The column %(column)s appears twice."),
-                    column=COLUMN_BY_FIELD[field_name].chinese,
+                    column=by_field[field_name].chinese,
                 )
             columns[index] = field_name
-        missing = [c.chinese for c in COLUMNS if c.required and c.field not in columns.values()]
+        missing = [
+            c.chinese for c in columns_described if c.required and c.field not in columns.values()
+        ]
         if missing:
             raise FileRefused(
                 _(

@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from cpe.catalog.testing import make_course
 from cpe.core.services import Actor, job_enqueue
+from cpe.credits.imports import credit_import_start
+from cpe.credits.testing import apply_for_credits
 from cpe.exams.imports import question_import_start
 from cpe.exams.services import attempt_start, attempt_submit
 from cpe.exams.testing import make_bank
@@ -113,6 +115,27 @@ OFFICE_KEY_MANAGERS = {
 POLICY_VIEWERS_ONLY = {
     r: 403
     for r in ("district_officer", "officer_elsewhere", "course_manager", "support", "auditor")
+}
+
+# Credit registration: read by staff who read credits; decided, recorded and imported by a
+# district's officers; the conversion table edited by province and city administrators.
+CREDIT_READERS = row(302, 403, course_manager=403, support=403)
+CREDIT_DECIDERS = {
+    **{r: 403 for r in STAFF},
+    "learner": 403,
+    "district_officer": 422,
+    "officer_elsewhere": 404,
+    "superuser": 422,
+}
+CREDIT_RECORDERS = {**IMPORTERS}
+CONVERSION_EDITORS = {
+    **{r: 403 for r in STAFF},
+    "anonymous": 302,
+    "learner": 403,
+    "city_admin": 200,
+    "province_admin": 200,
+    "city_admin_elsewhere": 404,
+    "superuser": 200,
 }
 
 MATRIX: dict[str, tuple] = {
@@ -570,6 +593,111 @@ MATRIX: dict[str, tuple] = {
         row(401, 403, **POLICY_VIEWERS_ONLY, city_admin_elsewhere=404),
         {"heartbeat_seconds": 20},
     ),
+    # Credit registration: the learner's applications; the queue for staff who read credits
+    # (decisions by the district's officers); recording and imports by a district's officers
+    # (the superuser has no district); the conversion table, edited by its administrators.
+    "apply for credits": ("get", "/study/credits/apply/", LEARNER_ONLY),
+    "a credit application form": ("get", "/study/credits/apply/exam_subject/", LEARNER_ONLY),
+    "my application's evidence": (
+        "get",
+        "/study/credits/applications/{application}/evidence/",
+        LEARNER_ONLY,
+    ),
+    "withdraw an application": (
+        "post",
+        "/study/credits/applications/0/withdraw/",
+        {**LEARNER_ONLY, "learner": 404},
+    ),
+    "my credit applications API": (
+        "get",
+        "/api/v1/learner/credit-applications",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "my conversion table API": (
+        "get",
+        "/api/v1/learner/credit-conversion",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "credit applications (staff)": ("get", "/staff/credits/applications/", CREDIT_READERS),
+    "a Jiang'an credit application": (
+        "get",
+        "/staff/credits/applications/{application}/",
+        {**CREDIT_READERS, **ELSEWHERE_404},
+    ),
+    "a Jiang'an application's evidence": (
+        "get",
+        "/staff/credits/applications/{application}/evidence/",
+        {**CREDIT_READERS, **ELSEWHERE_404},
+    ),
+    # Without the credits (approve) or a reason (reject) the page answers with its errors.
+    "approve a Jiang'an application": (
+        "post",
+        "/staff/credits/applications/{application}/approve/",
+        {**CREDIT_DECIDERS, "anonymous": 302},
+    ),
+    "reject a Jiang'an application": (
+        "post",
+        "/staff/credits/applications/{application}/reject/",
+        {**CREDIT_DECIDERS, "anonymous": 302},
+    ),
+    "credit applications API (staff)": (
+        "get",
+        "/api/v1/staff/credit-applications",
+        {**CREDIT_READERS, "anonymous": 401},
+    ),
+    "a Jiang'an credit application API": (
+        "get",
+        "/api/v1/staff/credit-applications/{application}",
+        {**CREDIT_READERS, **ELSEWHERE_404, "anonymous": 401},
+    ),
+    "reject a Jiang'an application API": (
+        "post",
+        "/api/v1/staff/credit-applications/{application}/reject",
+        {**CREDIT_DECIDERS, "anonymous": 401, "district_officer": 200, "superuser": 200},
+        {"reason": "证书不清晰"},
+    ),
+    "record credits": ("get", "/staff/credits/record/", CREDIT_RECORDERS),
+    "credit imports": ("get", "/staff/credits/imports/", CREDIT_RECORDERS),
+    "credit import template": ("get", "/staff/credits/imports/template.xlsx", CREDIT_RECORDERS),
+    "a Jiang'an credit import": (
+        "get",
+        "/staff/credits/imports/{credit_import}/",
+        {**CREDIT_RECORDERS, "officer_elsewhere": 404},
+    ),
+    "record credits API": (
+        "post",
+        "/api/v1/staff/credit-entries",
+        # An unknown learner: not found for the officers who may record.
+        {**CREDIT_RECORDERS, "anonymous": 401, "district_officer": 404, "officer_elsewhere": 404},
+        {"learner_id": 0, "year": 2025, "credits": "1", "reference": "x"},
+    ),
+    "a Jiang'an credit import API": (
+        "get",
+        "/api/v1/staff/credit-imports/{credit_import}",
+        {**CREDIT_RECORDERS, "anonymous": 401, "officer_elsewhere": 404},
+    ),
+    "conversion table": ("get", "/staff/credits/conversion/", CREDIT_READERS),
+    "Wuhan's conversion table API": (
+        "get",
+        "/api/v1/staff/credit-conversion/420100/2025",
+        {**CREDIT_READERS, "anonymous": 401, "city_admin_elsewhere": 404},
+    ),
+    "edit Wuhan's conversion table": (
+        "get",
+        "/staff/credits/conversion/420100/2025/paper_sole/",
+        CONVERSION_EDITORS,
+    ),
+    "edit Wuhan's conversion table API": (
+        "put",
+        "/api/v1/staff/credit-conversion/420100/2025/paper_sole",
+        {**CONVERSION_EDITORS, "anonymous": 401},
+        {
+            "credits_per_unit": "25",
+            "min_credits": "10",
+            "max_credits": "25",
+            "detail_fields": ["title", "journal", "issn", "cn"],
+        },
+    ),
     # Choosing a first password; a learner who has one is sent to the change page (302).
     "learner chooses a password": (
         "get",
@@ -645,7 +773,15 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
             "bank.xlsx", xlsx([["单选题", "答案不对的题", ["甲", "乙"], "C", ""]])
         ),
     )
+    application = apply_for_credits(learner, year=plan.year)
+    credit_import = credit_import_start(
+        actor=Actor(user=users["district_officer"]),
+        district=regions["420102"],
+        upload=SimpleUploadedFile("credits.csv", "身份证号,姓名\r\n".encode()),
+    )
     return {
+        "application": str(application.pk),
+        "credit_import": str(credit_import.pk),
         "course": str(course.pk),
         "lesson": str(video.pk),
         "other_lesson": str(reading.pk),

@@ -1,0 +1,162 @@
+"""The credit registration API: the same services and answers as the pages."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.utils import timezone
+
+from cpe.accounts.roles import Role
+from cpe.credits.models import CreditApplication, CreditEntry, YearStatus
+from cpe.credits.testing import EXAM_DETAILS, apply_for_credits, evidence_file
+from cpe.learning.testing import collected_learner
+
+pytestmark = pytest.mark.django_db
+THIS_YEAR = timezone.localdate().year
+
+
+@pytest.fixture
+def applicant(regions, make_user):
+    user = make_user(Role.LEARNER, "420102")
+    return collected_learner(district=regions["420102"], sequence=31, user=user)
+
+
+def test_a_learner_reads_the_table_applies_with_a_file_and_withdraws(applicant, client_for):
+    client = client_for(applicant.user)
+    table = client.get("/api/v1/learner/credit-conversion").json()
+    exam = next(rule for rule in table["rules"] if rule["kind"] == "exam_subject")
+    assert float(exam["credits_per_unit"]) == 90 and exam["evidence_required"]
+    missing = client.post(
+        "/api/v1/learner/credit-applications",
+        {"year": THIS_YEAR, "kind": "exam_subject", "details": json.dumps(EXAM_DETAILS)},
+    )
+    assert missing.status_code == 422 and "evidence" in missing.json()["fields"]
+    created = client.post(
+        "/api/v1/learner/credit-applications",
+        {
+            "year": THIS_YEAR,
+            "kind": "exam_subject",
+            "details": json.dumps(EXAM_DETAILS),
+            "evidence": evidence_file(),
+        },
+    )
+    assert created.status_code == 201, created.json()
+    assert created.json()["state"] == "pending"
+    listed = client.get("/api/v1/learner/credit-applications").json()
+    assert [a["id"] for a in listed] == [created.json()["id"]]
+    withdrawn = client.post(f"/api/v1/learner/credit-applications/{created.json()['id']}/withdraw")
+    assert withdrawn.status_code == 200 and withdrawn.json()["state"] == "withdrawn"
+
+
+def test_the_officer_approves_through_the_api_and_a_second_approval_is_refused(
+    applicant, users, client_for
+):
+    application = apply_for_credits(applicant)
+    officer = client_for(users["district_officer"])
+    queue = officer.get("/api/v1/staff/credit-applications").json()
+    assert [a["id"] for a in queue] == [application.pk]
+    url = f"/api/v1/staff/credit-applications/{application.pk}/approve"
+    changed = officer.post(url, {"credits": "60"}, content_type="application/json")
+    assert changed.status_code == 422 and "credits" in changed.json()["fields"]
+    done = officer.post(url, {}, content_type="application/json")
+    assert done.status_code == 200 and done.json()["entry_id"]
+    again = officer.post(url, {}, content_type="application/json")
+    assert again.status_code == 422 and "state" in again.json()["fields"]
+    assert CreditEntry.objects.filter(learner=applicant).count() == 1
+    assert YearStatus.objects.get(learner=applicant, year=THIS_YEAR).total_credits == 90
+
+
+def test_a_rejection_through_the_api_needs_a_reason(applicant, users, client_for):
+    application = apply_for_credits(applicant)
+    officer = client_for(users["district_officer"])
+    url = f"/api/v1/staff/credit-applications/{application.pk}/reject"
+    assert officer.post(url, {"reason": ""}, content_type="application/json").status_code == 422
+    assert (
+        officer.post(url, {"reason": "证书不符"}, content_type="application/json").json()["state"]
+        == "rejected"
+    )
+
+
+def test_an_officer_records_credits_through_the_api_once(applicant, users, client_for):
+    officer = client_for(users["district_officer"])
+    body = {
+        "learner_id": applicant.pk,
+        "year": THIS_YEAR,
+        "kind": "degree_course",
+        "credits": "90",
+        "reference": "中南财经政法大学 中级财务会计",
+    }
+    first = officer.post("/api/v1/staff/credit-entries", body, content_type="application/json")
+    assert first.status_code == 201 and first.json()["source"] == "degree_course"
+    again = officer.post("/api/v1/staff/credit-entries", body, content_type="application/json")
+    assert again.status_code == 422 and "reference" in again.json()["fields"]
+    elsewhere = client_for(users["officer_elsewhere"]).post(
+        "/api/v1/staff/credit-entries", body, content_type="application/json"
+    )
+    assert elsewhere.status_code == 404
+    assert CreditEntry.objects.count() == 1
+
+
+def test_a_city_administrator_edits_the_citys_table_with_field_errors(applicant, users, client_for):
+    city = client_for(users["city_admin"])
+    url = f"/api/v1/staff/credit-conversion/420100/{THIS_YEAR}/paper_sole"
+    line = {
+        "credits_per_unit": "40",
+        "min_credits": "50",
+        "max_credits": "40",
+        "detail_fields": ["title", "journal", "issn", "cn"],
+    }
+    bad = city.put(url, line, content_type="application/json")
+    assert bad.status_code == 422 and "min_credits" in bad.json()["fields"]
+    good = city.put(url, line | {"min_credits": "20"}, content_type="application/json")
+    assert good.status_code == 200 and float(good.json()["credits_per_unit"]) == 40
+    # The learner of a Wuhan district now sees Wuhan's table.
+    table = client_for(applicant.user).get("/api/v1/learner/credit-conversion").json()
+    assert table["region"] == "420100"
+    paper = next(rule for rule in table["rules"] if rule["kind"] == "paper_sole")
+    assert float(paper["credits_per_unit"]) == 40
+    other = client_for(users["city_admin_elsewhere"]).put(
+        url, line, content_type="application/json"
+    )
+    assert other.status_code == 404
+
+
+def test_the_registration_calls_are_in_the_openapi_document(client_for):
+    paths = client_for(None).get("/api/v1/openapi.json").json()["paths"]
+    for path in (
+        "/api/v1/learner/credit-applications",
+        "/api/v1/staff/credit-applications/{application_id}/approve",
+        "/api/v1/staff/credit-entries",
+        "/api/v1/staff/credit-imports",
+        "/api/v1/staff/credit-imports/{import_id}/confirm",
+        "/api/v1/staff/credit-conversion/{region_code}/{year}/{kind}",
+    ):
+        assert path in paths, path
+
+
+def test_the_import_api_uploads_checks_and_confirms(
+    applicant, users, client_for, django_capture_on_commit_callbacks
+):
+    header = "身份证号,姓名,年度,学分类型,科目类别,学分,凭证编号"
+    row = f"{applicant.reveal_id_number()},{applicant.name},{THIS_YEAR},考试,专业科目,90,名单A"
+    officer = client_for(users["district_officer"])
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    with django_capture_on_commit_callbacks(execute=True):
+        uploaded = officer.post(
+            "/api/v1/staff/credit-imports",
+            {"file": SimpleUploadedFile("c.csv", f"{header}\r\n{row}\r\n".encode())},
+        )
+    assert uploaded.status_code == 202
+    detail = officer.get(f"/api/v1/staff/credit-imports/{uploaded.json()['id']}").json()
+    assert (detail["state"], detail["new"], detail["errors"]) == ("checked", 1, 0)
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = officer.post(
+            f"/api/v1/staff/credit-imports/{detail['id']}/confirm",
+            {},
+            content_type="application/json",
+        )
+    assert confirmed.status_code == 202
+    assert CreditEntry.objects.get().reference == "名单A"
+    assert not CreditApplication.objects.exists()

@@ -1,0 +1,54 @@
+"""Job kinds owned by the credits app: checking and recording an officer's file of credits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from cpe.core.jobs import JobError, job_kind
+from cpe.core.services import Actor, JobContext
+from cpe.credits.imports import APPLY, CHECK, credit_import_apply, credit_import_check
+from cpe.credits.models import CreditImport
+from cpe.registry.imports import FileRefused
+
+
+def _credit_import(context: JobContext, state: str) -> CreditImport:
+    credit_import = (
+        CreditImport.objects.select_related("district").filter(pk=context.params["import"]).first()
+    )
+    if credit_import is None or credit_import.state != state:
+        raise JobError(_("This import is no longer waiting for this step."))
+    return credit_import
+
+
+@job_kind(CHECK, gettext_lazy("Check a file of credits"))
+def import_check(context: JobContext) -> dict[str, Any]:
+    credit_import = _credit_import(context, CreditImport.State.CHECKING)
+    try:
+        credit_import = credit_import_check(credit_import=credit_import, progress=context.progress)
+    except FileRefused as refused:
+        raise JobError(str(refused)) from None
+    context.progress(credit_import.total_rows, total=credit_import.total_rows, message=_("Checked"))
+    return {
+        "import": str(credit_import.pk),
+        "new": credit_import.new_count,
+        "unchanged": credit_import.unchanged_count,
+        "errors": credit_import.error_count,
+    }
+
+
+@job_kind(APPLY, gettext_lazy("Record a file of credits"))
+def import_apply(context: JobContext) -> dict[str, Any]:
+    credit_import = _credit_import(context, CreditImport.State.APPLYING)
+    actor = Actor(user=context.job.created_by, ip=context.params.get("ip"))
+    try:
+        recorded = credit_import_apply(
+            actor=actor, credit_import=credit_import, progress=context.progress
+        )
+    except ValidationError as refused:
+        raise JobError(" ".join(refused.messages)) from None
+    context.progress(recorded, message=_("Recorded"))
+    return {"import": str(credit_import.pk), "recorded": recorded}

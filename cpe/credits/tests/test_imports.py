@@ -1,0 +1,319 @@
+"""Officers record credits directly: one learner on a page, or many from an XLSX or CSV file
+checked row by row, recorded all or nothing, and idempotent."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
+
+from cpe.core.models import AuditEntry
+from cpe.core.services import Actor
+from cpe.credits import imports
+from cpe.credits.models import CreditEntry, CreditImport
+from cpe.credits.registration import credit_record_direct
+from cpe.learning.testing import collected_learner
+from cpe.registry.imports import read_sheet
+from cpe.registry.testing import make_id_number
+
+pytestmark = pytest.mark.django_db
+THIS_YEAR = timezone.localdate().year
+HEADER = ["身份证号", "姓名", "年度", "学分类型", "科目类别", "学分", "凭证编号", "备注"]
+
+
+@pytest.fixture(autouse=True)
+def _jobs_run_at_commit(django_capture_on_commit_callbacks, monkeypatch):
+    """The check and the recording are jobs queued at commit: run them when the call ends."""
+    global _commit
+    _commit = django_capture_on_commit_callbacks
+
+
+_commit = None
+
+
+def committed(call, *args, **kwargs):
+    with _commit(execute=True):
+        return call(*args, **kwargs)
+
+
+@pytest.fixture
+def people(regions):
+    return [collected_learner(district=regions["420102"], sequence=n) for n in (21, 22, 23)]
+
+
+def xlsx(rows: list[list]) -> bytes:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER)
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def csv_bytes(rows: list[list], encoding: str = "gb18030") -> bytes:
+    lines = [",".join(HEADER)] + [",".join(str(v) for v in row) for row in rows]
+    return ("\r\n".join(lines) + "\r\n").encode(encoding)
+
+
+def exam_row(learner, credits=90, reference="2026会计考试合格名单") -> list:
+    return [
+        learner.reveal_id_number(),
+        learner.name,
+        THIS_YEAR,
+        "考试",
+        "专业科目",
+        credits,
+        reference,
+        "",
+    ]
+
+
+def upload(users, content: bytes, name: str = "credits.xlsx") -> CreditImport:
+    credit_import = committed(
+        imports.credit_import_start,
+        actor=Actor(user=users["district_officer"]),
+        district=users["district_officer"].region,
+        upload=SimpleUploadedFile(name, content),
+    )
+    credit_import.refresh_from_db()
+    return credit_import
+
+
+def confirm(users, credit_import: CreditImport, **kwargs) -> CreditImport:
+    committed(
+        imports.credit_import_confirm,
+        actor=Actor(user=users["district_officer"]),
+        credit_import=credit_import,
+        **kwargs,
+    )
+    credit_import.refresh_from_db()
+    return credit_import
+
+
+def test_a_checked_file_is_recorded_in_one_job_and_the_same_file_again_adds_nothing(people, users):
+    content = xlsx([exam_row(person) for person in people])
+    first = upload(users, content)
+    assert (first.state, first.new_count, first.error_count) == ("checked", 3, 0)
+    assert CreditEntry.objects.count() == 0  # nothing before the officer confirms
+    assert confirm(users, first).state == "applied"
+    entries = CreditEntry.objects.filter(source="exam")
+    assert entries.count() == 3 and {e.recorded_by for e in entries} == {users["district_officer"]}
+    assert not first.upload  # the file with ID numbers is gone
+    again = upload(users, content)
+    assert (again.new_count, again.unchanged_count) == (0, 3)
+    confirm(users, again)
+    assert CreditEntry.objects.count() == 3
+
+
+def test_a_csv_in_gb18030_reads_as_well(people, users):
+    credit_import = upload(users, csv_bytes([exam_row(people[0])]), name="名单.csv")
+    assert (credit_import.file_format, credit_import.new_count) == ("csv", 1)
+
+
+def test_each_bad_row_gets_its_errors_by_column_in_each_language(people, users, regions):
+    stranger = collected_learner(district=regions["420111"], sequence=24)
+    rows = [
+        exam_row(people[0]),
+        [people[1].reveal_id_number(), "别人", THIS_YEAR, "考试", "专业科目", 90, "名单", ""],
+        exam_row(stranger),
+        [people[2].reveal_id_number(), people[2].name, THIS_YEAR + 1, "考试", "", -5, "", ""],
+        [make_id_number("420102", sequence=99)[:-1] + "0", "谁", THIS_YEAR, "未知", "", 9, "x", ""],
+        exam_row(people[0]),
+    ]
+    credit_import = upload(users, xlsx(rows))
+    assert (credit_import.new_count, credit_import.error_count) == (1, 5)
+    by_row = {row["row"]: row["errors"] for row in credit_import.error_rows}
+    assert set(by_row[3]) == {"name"}
+    assert set(by_row[4]["id_number"]) == {"zh-hans", "en"}
+    assert "district" in by_row[4]["id_number"]["en"][0]
+    assert {"year", "credits", "reference"} <= set(by_row[5])
+    assert {"id_number", "kind"} <= set(by_row[6])
+    assert "row 2" in by_row[7]["reference"]["en"][0]
+    assert "*" in credit_import.error_rows[0]["id_number"]  # masked, never in plain text
+
+
+def test_a_file_with_bad_rows_records_nothing_unless_the_officer_takes_the_valid_rows(
+    people, users
+):
+    rows = [
+        exam_row(people[0]),
+        [people[1].reveal_id_number(), "别人", THIS_YEAR, "考试", "", 90, "x", ""],
+    ]
+    credit_import = upload(users, xlsx(rows))
+    with pytest.raises(ValidationError):
+        confirm(users, credit_import)
+    assert CreditEntry.objects.count() == 0
+    assert confirm(users, credit_import, valid_rows_only=True).state == "applied"
+    assert CreditEntry.objects.get().learner == people[0]
+
+
+def test_the_table_limits_a_kinds_credits_and_a_source_needs_a_category(people, users):
+    rows = [
+        [people[0].reveal_id_number(), people[0].name, THIS_YEAR, "paper_sole", "", 45, "论文", ""],
+        [people[1].reveal_id_number(), people[1].name, THIS_YEAR, "面授培训", "", 12, "面授", ""],
+        [
+            people[2].reveal_id_number(),
+            people[2].name,
+            THIS_YEAR,
+            "面授培训",
+            "公需科目",
+            12,
+            "面授",
+            "",
+        ],
+    ]
+    credit_import = upload(users, xlsx(rows))
+    by_row = {row["row"]: row["errors"] for row in credit_import.error_rows}
+    assert set(by_row) == {2, 3}
+    assert "credits" in by_row[2] and "category" in by_row[3]
+
+
+def test_the_error_file_holds_the_bad_rows_as_uploaded_with_an_error_column(people, users):
+    rows = [
+        exam_row(people[0]),
+        [people[1].reveal_id_number(), "别人", THIS_YEAR, "考试", "", 90, "x", ""],
+    ]
+    credit_import = upload(users, xlsx(rows))
+    content = imports.error_rows_xlsx(credit_import)
+    sheet = read_sheet(io.BytesIO(content), "xlsx", imports.COLUMNS)
+    assert sheet.header[-1] == "错误"
+    bad = list(sheet.rows)
+    assert len(bad) == 1 and bad[0][1][1] == "别人" and "姓名" in bad[0][1][-1]
+
+
+def test_a_row_refused_at_recording_leaves_nothing_half_written(people, users):
+    credit_import = upload(users, xlsx([exam_row(people[0]), exam_row(people[1])]))
+    # Between the check and the recording, the second learner's plan line is made invalid.
+    plan = credit_import.plan
+    plan[1]["credits"] = "900"
+    CreditImport.objects.filter(pk=credit_import.pk).update(plan=plan)
+    credit_import.refresh_from_db()
+    confirm(users, credit_import)
+    credit_import.refresh_from_db()
+    assert credit_import.state == "checked" and "3" in credit_import.message
+    assert CreditEntry.objects.count() == 0
+
+
+def test_an_unreadable_file_is_refused_with_the_reason(users):
+    with pytest.raises(ValidationError) as refused:
+        upload(users, b"not a workbook", name="x.xlsx")
+    assert "file" in refused.value.message_dict
+    credit_import = upload(users, "姓名,学分\r\n".encode(), name="x.csv")
+    assert credit_import.state == "refused" and "身份证号" in credit_import.message
+
+
+def test_an_officer_records_one_learners_credits_once(people, users):
+    actor = Actor(user=users["district_officer"])
+    entry = credit_record_direct(
+        actor=actor,
+        learner=people[0],
+        year=THIS_YEAR,
+        kind="professional_meeting",
+        credits="20",
+        reference="湖北省会计学会年会",
+    )
+    assert (entry.source, entry.category, entry.credits) == (
+        "professional_meeting",
+        "professional",
+        20,
+    )
+    assert AuditEntry.objects.filter(action="credit.record").count() == 1
+    with pytest.raises(ValidationError) as again:
+        credit_record_direct(
+            actor=actor,
+            learner=people[0],
+            year=THIS_YEAR,
+            kind="professional_meeting",
+            credits="20",
+            reference="湖北省会计学会年会",
+        )
+    assert str(entry.pk) in again.value.message_dict["reference"][0]
+    with pytest.raises(ValidationError) as bad:
+        credit_record_direct(
+            actor=actor,
+            learner=people[1],
+            year=THIS_YEAR,
+            source="other",
+            credits="-3",
+            reference="",
+        )
+    assert {"credits", "category", "reference"} <= set(bad.value.message_dict)
+    assert CreditEntry.objects.count() == 1
+
+
+def test_the_record_page_finds_the_learner_by_id_number_in_the_district_only(
+    people, users, regions, client_for
+):
+    officer = client_for(users["district_officer"])
+    stranger = collected_learner(district=regions["420111"], sequence=25)
+    data = {
+        "year": THIS_YEAR,
+        "kind": "source:face_to_face",
+        "category": "public",
+        "credits": "6",
+        "reference": "面授-1",
+    }
+    refused = officer.post(
+        "/staff/credits/record/", data | {"id_number": stranger.reveal_id_number()}
+    )
+    assert refused.status_code == 422 and CreditEntry.objects.count() == 0
+    done = officer.post(
+        "/staff/credits/record/", data | {"id_number": people[0].reveal_id_number()}
+    )
+    assert done.status_code == 302
+    assert CreditEntry.objects.get().learner == people[0]
+
+
+def test_the_import_pages_upload_show_the_errors_and_confirm(people, users, client_for):
+    officer = client_for(users["district_officer"])
+    template = officer.get("/staff/credits/imports/template.xlsx")
+    assert template.status_code == 200
+    header = read_sheet(io.BytesIO(b"".join(template.streaming_content)), "xlsx", imports.COLUMNS)
+    assert len(header.columns) == len(imports.COLUMNS)
+    rows = [
+        exam_row(people[0]),
+        [people[1].reveal_id_number(), "别人", THIS_YEAR, "考试", "", 90, "x", ""],
+    ]
+    response = committed(
+        officer.post, "/staff/credits/imports/", {"file": SimpleUploadedFile("c.xlsx", xlsx(rows))}
+    )
+    assert response.status_code == 302
+    page = officer.get(response["Location"]).content.decode()
+    assert 'data-row="3"' in page and 'data-action="confirm-valid"' in page
+    errors = officer.get(response["Location"] + "errors.xlsx")
+    assert errors.status_code == 200
+    committed(officer.post, response["Location"] + "confirm/", {"valid_rows_only": "1"})
+    assert CreditEntry.objects.count() == 1
+    other = client_for(users["officer_elsewhere"])
+    assert other.get(response["Location"]).status_code == 404
+
+
+def test_checking_costs_the_same_queries_for_ten_rows_or_sixty(regions, users):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    learners = [collected_learner(district=regions["420102"], sequence=n) for n in range(50, 110)]
+
+    def queries_for(count: int) -> int:
+        credit_import = CreditImport.objects.create(
+            district=regions["420102"], file_name="x.xlsx", file_format="xlsx"
+        )
+        content = xlsx(
+            [exam_row(learner, reference=f"名单{count}") for learner in learners[:count]]
+        )
+        credit_import.upload.save("upload", SimpleUploadedFile("x.xlsx", content), save=True)
+        with CaptureQueriesContext(connection) as captured:
+            checked = imports.credit_import_check(
+                credit_import=credit_import, progress=lambda *a, **k: None
+            )
+        assert checked.new_count == count
+        return len(captured)
+
+    assert queries_for(60) == queries_for(10)
