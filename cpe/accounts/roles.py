@@ -40,17 +40,20 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.STUDY_PROGRESS_VIEW,
             Capability.CREDITS_VIEW,
             Capability.CREDITS_REVERSE,
+            Capability.CERTIFICATES_BATCH,
         }
     ),
     Role.CITY_ADMIN: frozenset(
         _STAFF
         | _ADMIN
         | {Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW, Capability.CREDITS_VIEW}
+        | {Capability.CERTIFICATES_BATCH}
     ),
     Role.PROVINCE_ADMIN: frozenset(
         _STAFF
         | _ADMIN
         | {Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW, Capability.CREDITS_VIEW}
+        | {Capability.CERTIFICATES_BATCH}
     ),
     Role.COURSE_MANAGER: frozenset(_STAFF | {Capability.COURSES_MANAGE}),
     # Support answers learners' questions ("my video does not count"), so it reads their

@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from cpe.api.errors import install_error_handlers
 from cpe.api.routers import (
     audit,
+    certificates,
     courses,
     credits,
     exam_bank,
@@ -52,3 +53,7 @@ api.add_router("/learner", exams.router)
 api.add_router("/learner", credits.router)
 api.add_router("/staff/learners", credits.staff_router)
 api.add_router("/staff/courses", exam_bank.router)
+api.add_router("/certificates", certificates.public_router)
+api.add_router("/learner", certificates.learner_router)
+api.add_router("/staff/learners", certificates.staff_router)
+api.add_router("/staff/certificate-batches", certificates.batch_router)

@@ -18,6 +18,7 @@ class Capability:
     STUDY_PROGRESS_VIEW = "study.progress"  # a learner's lesson progress and heartbeat record
     CREDITS_VIEW = "credits.view"  # a learner's credit ledger and yearly status in one's scope
     CREDITS_REVERSE = "credits.reverse"  # take credits back with a reversing entry (audited)
+    CERTIFICATES_BATCH = "certificates.batch"  # a district's certificates of a year as one ZIP
 
     @classmethod
     def all(cls) -> frozenset[str]:
