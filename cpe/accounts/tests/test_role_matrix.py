@@ -12,6 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from cpe.catalog.testing import make_course
+from cpe.certificates.services import certificate_issue
+from cpe.certificates.testing import complete_year
 from cpe.core.services import Actor, job_enqueue
 from cpe.exams.imports import question_import_start
 from cpe.exams.services import attempt_start, attempt_submit
@@ -513,6 +515,50 @@ MATRIX: dict[str, tuple] = {
         {**CREDIT_REVERSERS, "anonymous": 401},
         {"reason": "登记有误"},
     ),
+    # Certificates: the learner's own (a PDF, the learner API), staff who read credits in
+    # their region, the batch for officers and administrators, verification for anyone.
+    "my certificate": ("post", "/study/certificates/{year}/", LEARNER_ONLY),
+    "my certificate API": (
+        "post",
+        "/api/v1/learner/certificates/{year}",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "my certificate PDF API": (
+        "get",
+        "/api/v1/learner/certificates/{year}/pdf",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "a Jiang'an learner's certificate": (
+        "get",
+        "/staff/learners/{learner}/certificates/{year}/",
+        row(302, 403, **ELSEWHERE_404, course_manager=403, support=403),
+    ),
+    "a Jiang'an learner's certificate API": (
+        "get",
+        "/api/v1/staff/learners/{learner}/certificates/{year}/pdf",
+        row(401, 403, **ELSEWHERE_404, course_manager=403, support=403),
+    ),
+    "certificate batch": (
+        "get",
+        "/staff/certificates/batch/",
+        row(302, 403, course_manager=403, support=403, auditor=403),
+    ),
+    "Jiang'an certificate batch API": (
+        "post",
+        "/api/v1/staff/certificate-batches",
+        {
+            **{r: 202 for r in STAFF},
+            **ELSEWHERE_404,
+            "anonymous": 401,
+            "learner": 403,
+            "course_manager": 403,
+            "support": 403,
+            "auditor": 403,
+        },
+        {"district": "420102", "year": 2020},
+    ),
+    "verify a certificate": ("get", "/verify/{certificate}/", EVERYONE),
+    "verify a certificate API": ("get", "/api/v1/certificates/{certificate}", EVERYONE),
     # Choosing a first password; a learner who has one is sent to the change page (302).
     "learner chooses a password": (
         "get",
@@ -588,7 +634,13 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
             "bank.xlsx", xlsx([["单选题", "答案不对的题", ["甲", "乙"], "C", ""]])
         ),
     )
+    # The learner's year complete in the ledger, with its certificate issued.
+    complete_year(learner)
+    certificate = certificate_issue(
+        actor=Actor(user=users["learner"]), learner=learner, year=timezone.localdate().year
+    )
     return {
+        "certificate": certificate.number,
         "course": str(course.pk),
         "lesson": str(video.pk),
         "other_lesson": str(reading.pk),
