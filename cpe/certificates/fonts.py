@@ -2,7 +2,8 @@
 
 Parsing and subsetting the whole font (some 65,000 glyphs) costs most of a second per PDF,
 so certificates use a smaller font made from it once: every character of GB 2312 (the
-6,763 common Chinese characters), Latin, punctuation and full-width forms. It is written
+6,763 common Chinese characters), Latin, punctuation and full-width forms, with TrueType
+outlines. It is written
 under CERTIFICATE_FONT_CACHE (`manage.py prepare_certificate_font`, which `make setup`
 runs; otherwise the first certificate makes it), named by the source font's size and
 time, so a new font version makes a new file. A name with a character outside it (a rare
@@ -17,6 +18,7 @@ import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -55,7 +57,50 @@ def _common_characters() -> list[int]:
 def _cache_name(source: Path) -> str:
     stat = source.stat()
     key = f"{source}:{settings.CERTIFICATE_FONT_INDEX}:{stat.st_size}:{int(stat.st_mtime)}"
-    return f"certificate-{hashlib.sha256(key.encode()).hexdigest()[:12]}.otf"
+    return f"certificate-{hashlib.sha256(key.encode()).hexdigest()[:12]}.ttf"
+
+
+def _to_truetype(font: Any) -> None:
+    """Replace CFF outlines by TrueType ones (quadratic, within one font unit).
+
+    fontTools subsets TrueType outlines glyph by glyph, but a CFF font's charstrings and
+    subroutines as a whole: each PDF's subset then costs about a third less. Glyph names
+    are dropped (post format 3): the PDF never needs them.
+    """
+    from fontTools.pens.cu2quPen import Cu2QuPen
+    from fontTools.pens.ttGlyphPen import TTGlyphPen
+    from fontTools.ttLib import newTable
+
+    order = font.getGlyphOrder()
+    glyph_set = font.getGlyphSet()
+    glyf = newTable("glyf")
+    glyf.glyphOrder = order
+    glyf.glyphs = {}
+    for name in order:
+        pen = TTGlyphPen(glyph_set)
+        glyph_set[name].draw(Cu2QuPen(pen, 1.0, reverse_direction=True))
+        glyf[name] = pen.glyph()
+    font["glyf"] = glyf
+    font["loca"] = newTable("loca")
+    maxp = font["maxp"]
+    maxp.tableVersion = 0x00010000
+    for attribute in (
+        "maxTwilightPoints",
+        "maxStorage",
+        "maxFunctionDefs",
+        "maxInstructionDefs",
+        "maxStackElements",
+        "maxSizeOfInstructions",
+        "maxComponentElements",
+    ):
+        setattr(maxp, attribute, 0)
+    maxp.maxZones = 1
+    font["head"].glyphDataFormat = 0
+    font["post"].formatType = 3.0
+    for table in ("CFF ", "VORG"):
+        if table in font:
+            del font[table]
+    font.sfntVersion = "\x00\x01\x00\x00"
 
 
 def common_font() -> Path:
@@ -79,6 +124,7 @@ def common_font() -> Path:
         subsetter = subset.Subsetter(options)
         subsetter.populate(unicodes=_common_characters())
         subsetter.subset(font)
+        _to_truetype(font)
         cache.mkdir(parents=True, exist_ok=True)
         # Written aside and renamed: another process never reads half a font.
         handle, temporary = tempfile.mkstemp(dir=cache, suffix=".tmp")

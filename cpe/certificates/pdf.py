@@ -68,6 +68,10 @@ def _render(certificate: Certificate, url: str, language: str) -> bytes:
             collection_font_number=settings.CERTIFICATE_FONT_INDEX,
         )
         pdf.set_fallback_fonts(["cjkfull"])
+    for font in pdf.fonts.values():
+        # The fonts' bounding boxes are right already: recomputing them would decode and
+        # re-encode every glyph of the subset (a quarter of the PDF's time).
+        font.ttfont.recalcBBoxes = False
     title = _("Certificate of Continuing Education")
     pdf.set_title(f"{title} {certificate.number_grouped}")
     pdf.set_creator(certificate.platform_name)
