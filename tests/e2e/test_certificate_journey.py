@@ -34,7 +34,9 @@ from cpe.exams.testing import make_bank
 from cpe.regions.models import Region
 from cpe.registry.models import Learner
 from cpe.registry.testing import make_id_number
+from tests.e2e.conftest import PHONE
 from tests.e2e.test_learner_sign_in import code_sent_to
+from tests.e2e.test_phone_layout import assert_fits_the_phone
 
 pytestmark = pytest.mark.e2e
 
@@ -178,7 +180,7 @@ def test_from_collection_to_a_certificate_whose_qr_url_verifies(
         )
     assert YearStatus.objects.get(learner=learner, year=year).status == "in_progress"
 
-    page = new_page()
+    page = new_page(PHONE)  # most learners study on their phones
     first_sign_in(page, sms_dir)
     study_the_lesson(page, year)
     pass_the_exam(page, year)
@@ -200,13 +202,16 @@ def test_from_collection_to_a_certificate_whose_qr_url_verifies(
 
     url = qr_url(pdf)
     assert url.startswith(page.url.split("/study/")[0])
-    verification = new_page()  # anyone: a browser without a session
+    verification = new_page(PHONE)  # anyone, scanning the code: a phone without a session
     response = verification.goto(url)
     assert response is not None and response.status == 200
     result = verification.locator("[data-outcome]")
     expect(result).to_have_attribute("data-outcome", "genuine")
     expect(result).to_contain_text(NAME)
     expect(result).to_contain_text(learner.id_number_masked)
+    verification.screenshot(path=str(tmp_path / "verify.png"), full_page=True)
+    assert_fits_the_phone(verification, urlsplit(url).path + "?" + urlsplit(url).query)
+    assert_fits_the_phone(page, "/study/credits/")
 
     # One character of the number changed, with the signature from the QR code: not genuine.
     number = certificate.number
