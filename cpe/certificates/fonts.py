@@ -143,7 +143,6 @@ def _covered(path: str) -> frozenset[int]:
     return frozenset(font.getBestCmap())
 
 
-def missing_from_common(text: str) -> bool:
-    """True when some character of `text` is not in the common font."""
-    covered = _covered(str(common_font()))
-    return any(ord(ch) not in covered for ch in text if not ch.isspace())
+def covered_by_common() -> frozenset[int]:
+    """The characters the common font has (read once per process)."""
+    return _covered(str(common_font()))

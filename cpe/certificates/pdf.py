@@ -4,6 +4,7 @@ and a QR code to the public verification URL (also a link, and printed beside it
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import segno
 from django.conf import settings
@@ -54,26 +55,76 @@ def certificate_pdf(certificate: Certificate, *, language: str = "zh-hans") -> b
         return _render(certificate, url, language)
 
 
-def _render(certificate: Certificate, url: str, language: str) -> bytes:
-    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
-    pdf.add_page()
-    pdf.add_font("cjk", fname=str(fonts.common_font()))
-    variable = certificate.learner_name + certificate.platform_name
-    if fonts.missing_from_common(variable):
+def _texts(certificate: Certificate, url: str) -> dict[str, Any]:
+    """Every text the page prints, in the active language."""
+    return {
+        "title": _("Certificate of Continuing Education"),
+        "subtitle": _("Continuing education of accounting professionals"),
+        "body": _(
+            "This is to certify that %(name)s (ID number %(id_number)s) has completed the "
+            "continuing education of accounting professionals for the year %(year)s and "
+            "earned the credits below."
+        )
+        % {
+            "name": certificate.learner_name,
+            "id_number": certificate.id_number_masked,
+            "year": certificate.year,
+        },
+        "rows": [
+            (_("Year"), str(certificate.year)),
+            (_("Total credits"), _credits(certificate.total_credits)),
+            (_("Professional subjects"), _credits(certificate.professional_credits)),
+            (_("Public subjects"), _credits(certificate.public_credits)),
+        ],
+        "facts": [
+            (pgettext("certificate", "Certificate number"), certificate.number_grouped),
+            (_("Issue date"), formats.date_format(certificate.issued_on, "DATE_FORMAT")),
+            (_("Issuing platform"), certificate.platform_name),
+        ],
+        "scan": _(
+            "Scan the code, or open the address below, to check that these details are "
+            "genuine. Anyone can also type the certificate number on the verification page."
+        ),
+        "url": url,
+    }
+
+
+def _characters(texts: dict[str, Any]) -> set[int]:
+    parts = [texts["title"], texts["subtitle"], texts["body"], texts["scan"], texts["url"]]
+    for label, value in texts["rows"] + texts["facts"]:
+        parts += [label, value, ":"]
+    return {ord(ch) for ch in "".join(parts)} | set(range(0x20, 0x7F))
+
+
+def _add_fonts(pdf: FPDF, texts: dict[str, Any]) -> None:
+    """The common font, limited to the characters this page prints (fpdf2 then measures only
+    those), and the whole font for any it lacks."""
+    used = _characters(texts)
+    covered = fonts.covered_by_common()
+    pdf.add_font("cjk", fname=str(fonts.common_font()), unicode_range=sorted(used & covered))
+    rare = used - covered
+    if rare:
         pdf.add_font(
             "cjkfull",
             fname=str(fonts.source_font()),
             collection_font_number=settings.CERTIFICATE_FONT_INDEX,
+            unicode_range=sorted(rare),
         )
         pdf.set_fallback_fonts(["cjkfull"])
     for font in pdf.fonts.values():
         # The fonts' bounding boxes are right already: recomputing them would decode and
         # re-encode every glyph of the subset (a quarter of the PDF's time).
         font.ttfont.recalcBBoxes = False
-    title = _("Certificate of Continuing Education")
-    pdf.set_title(f"{title} {certificate.number_grouped}")
+
+
+def _render(certificate: Certificate, url: str, language: str) -> bytes:
+    texts = _texts(certificate, url)
+    pdf = FPDF(orientation="portrait", unit="mm", format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.set_margins(_MARGIN, _MARGIN, _MARGIN)
+    pdf.add_page()
+    _add_fonts(pdf, texts)
+    pdf.set_title(f"{texts['title']} {certificate.number_grouped}")
     pdf.set_creator(certificate.platform_name)
     pdf.set_lang("zh-CN" if language == "zh-hans" else "en")
     width = _PAGE_WIDTH - 2 * _MARGIN
@@ -88,37 +139,22 @@ def _render(certificate: Certificate, url: str, language: str) -> bytes:
     pdf.set_text_color(140, 30, 30)
     pdf.set_font("cjk", size=28 if language == "zh-hans" else 22)
     pdf.set_xy(_MARGIN, 34)
-    pdf.cell(width, 14, title, align="C")
+    pdf.cell(width, 14, texts["title"], align="C")
     pdf.set_font("cjk", size=12)
     pdf.set_xy(_MARGIN, 50)
-    pdf.cell(width, 8, _("Continuing education of accounting professionals"), align="C")
+    pdf.cell(width, 8, texts["subtitle"], align="C")
 
     pdf.set_text_color(20, 20, 20)
     pdf.set_font("cjk", size=13)
     pdf.set_xy(_MARGIN, 72)
-    body = _(
-        "This is to certify that %(name)s (ID number %(id_number)s) has completed the "
-        "continuing education of accounting professionals for the year %(year)s and earned "
-        "the credits below."
-    ) % {
-        "name": certificate.learner_name,
-        "id_number": certificate.id_number_masked,
-        "year": certificate.year,
-    }
-    pdf.multi_cell(width, 9, body, align="L")
+    pdf.multi_cell(width, 9, texts["body"], align="L")
 
     # The credits by category.
     top = pdf.get_y() + 8
     pdf.set_draw_color(120, 120, 120)
     pdf.set_line_width(0.2)
-    rows = [
-        (_("Year"), str(certificate.year)),
-        (_("Total credits"), _credits(certificate.total_credits)),
-        (_("Professional subjects"), _credits(certificate.professional_credits)),
-        (_("Public subjects"), _credits(certificate.public_credits)),
-    ]
     label_width = 70.0
-    for index, (label, value) in enumerate(rows):
+    for index, (label, value) in enumerate(texts["rows"]):
         y = top + index * 11
         pdf.set_xy(_MARGIN + 10, y)
         pdf.set_fill_color(246, 240, 232)
@@ -127,13 +163,8 @@ def _render(certificate: Certificate, url: str, language: str) -> bytes:
 
     # Number, date and issuer.
     pdf.set_font("cjk", size=11)
-    facts = [
-        (pgettext("certificate", "Certificate number"), certificate.number_grouped),
-        (_("Issue date"), formats.date_format(certificate.issued_on, "DATE_FORMAT")),
-        (_("Issuing platform"), certificate.platform_name),
-    ]
-    y = top + len(rows) * 11 + 16
-    for label, value in facts:
+    y = top + len(texts["rows"]) * 11 + 16
+    for label, value in texts["facts"]:
         pdf.set_xy(_MARGIN, y)
         pdf.cell(40, 8, f"{label}:")
         pdf.cell(width - 40, 8, value)
@@ -145,14 +176,7 @@ def _render(certificate: Certificate, url: str, language: str) -> bytes:
     pdf.link(qr_x, qr_y, _QR_SIZE, _QR_SIZE, url)
     pdf.set_font("cjk", size=10)
     pdf.set_xy(_MARGIN, qr_y + 4)
-    pdf.multi_cell(
-        width - _QR_SIZE - 6,
-        6,
-        _(
-            "Scan the code, or open the address below, to check that these details are "
-            "genuine. Anyone can also type the certificate number on the verification page."
-        ),
-    )
+    pdf.multi_cell(width - _QR_SIZE - 6, 6, texts["scan"])
     pdf.set_font("cjk", size=7)
     pdf.set_text_color(60, 60, 60)
     pdf.set_xy(_MARGIN, qr_y + _QR_SIZE + 4)
