@@ -27,8 +27,10 @@ $(STAMP):
 	cp .env.example .env
 
 setup: $(STAMP) .env
+	@sh scripts/ensure-fonts.sh
 	$(BIN)/python manage.py compile_translations
 	$(BIN)/python manage.py migrate --noinput
+	-$(BIN)/python manage.py prepare_certificate_font
 
 run: setup
 	$(BIN)/python manage.py seed_demo

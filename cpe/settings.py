@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "cpe.learning",
     "cpe.exams",
     "cpe.credits",
+    "cpe.certificates",
     "cpe.public",
     "cpe.api",
 ]
@@ -267,11 +268,26 @@ if env_bool("BEHIND_TLS_PROXY", False):
 # --- The platform's own identity, shown in pages and later on certificates.
 PLATFORM_NAME = env_str("PLATFORM_NAME", "")
 
+# --- Certificates: the CJK font they embed (Debian's fonts-noto-cjk; index 2 of the
+# collection is Simplified Chinese), where its smaller common-character copy is kept, the
+# public keys of earlier signing keys (key rotation), and the verification rate per address.
+CERTIFICATE_FONT_PATH = env_str(
+    "CERTIFICATE_FONT_PATH", "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+)
+CERTIFICATE_FONT_INDEX = env_int("CERTIFICATE_FONT_INDEX", 2)
+CERTIFICATE_FONT_CACHE = env_str("CERTIFICATE_FONT_CACHE", str(VAR_DIR / "fonts"))
+CERTIFICATE_VERIFY_KEYS = env_list("CERTIFICATE_VERIFY_KEYS")
+CERTIFICATE_VERIFY_RATE = env_str("CERTIFICATE_VERIFY_RATE", "60/300")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"huey": {"level": "INFO"}},
+    "loggers": {
+        "huey": {"level": "INFO"},
+        # fontTools reports every font subset (each certificate PDF) at INFO.
+        "fontTools": {"level": "WARNING"},
+    },
 }

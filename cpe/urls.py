@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("cpe.registry.urls")),
     path("", include("cpe.catalog.urls")),
     path("", include("cpe.credits.urls")),
+    path("", include("cpe.certificates.urls")),
     path("", include("cpe.learning.urls")),
     path("", include("cpe.exams.urls")),
     path("", include("cpe.exams.staff_urls")),

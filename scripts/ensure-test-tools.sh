@@ -1,10 +1,13 @@
 #!/bin/sh
 # System packages the tests use: Debian's Chromium for the browser tests (Playwright cannot
-# download its own browser here) and GNU gettext for the translation-extraction check.
+# download its own browser here), GNU gettext for the translation-extraction check and
+# poppler-utils for the certificate PDFs.
 # Installed with apt when missing and we are allowed to; otherwise we say so plainly.
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v xgettext >/dev/null 2>&1 || missing="$missing gettext"
+# poppler-utils: the certificate tests read PDFs back with pdftotext and render them with pdftoppm.
+command -v pdftoppm >/dev/null 2>&1 || missing="$missing poppler-utils"
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then

@@ -42,6 +42,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.CREDITS_REVERSE,
             Capability.POLICY_VIEW,
             Capability.CREDITS_REGISTER,
+            Capability.CERTIFICATES_BATCH,
         }
     ),
     Role.CITY_ADMIN: frozenset(
@@ -50,6 +51,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         | {Capability.LEARNERS_VIEW, Capability.STUDY_PROGRESS_VIEW, Capability.CREDITS_VIEW}
         | {Capability.POLICY_VIEW, Capability.POLICY_EDIT}
         | {Capability.CONVERSION_EDIT}
+        | {Capability.CERTIFICATES_BATCH}
     ),
     Role.PROVINCE_ADMIN: frozenset(
         _STAFF
@@ -58,6 +60,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
         | {Capability.OFFICE_KEYS_MANAGE}
         | {Capability.POLICY_VIEW, Capability.POLICY_EDIT}
         | {Capability.CONVERSION_EDIT}
+        | {Capability.CERTIFICATES_BATCH}
     ),
     Role.COURSE_MANAGER: frozenset(_STAFF | {Capability.COURSES_MANAGE}),
     # Support answers learners' questions ("my video does not count"), so it reads their

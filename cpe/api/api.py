@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from cpe.api.errors import install_error_handlers
 from cpe.api.routers import (
     audit,
+    certificates,
     courses,
     credit_registration,
     credits,
@@ -59,3 +60,7 @@ api.add_router("/public", public.router)
 api.add_router("/staff/regions", policy.router)
 api.add_router("/learner", credit_registration.learner_router)
 api.add_router("/staff", credit_registration.staff_router)
+api.add_router("/certificates", certificates.public_router)
+api.add_router("/learner", certificates.learner_router)
+api.add_router("/staff/learners", certificates.staff_router)
+api.add_router("/staff/certificate-batches", certificates.batch_router)

@@ -23,6 +23,7 @@ class Capability:
     POLICY_EDIT = "policy.edit"  # change them in one's region (audited; recomputation)
     CREDITS_REGISTER = "credits.register"  # decide applications, record and import credits
     CONVERSION_EDIT = "credits.conversion"  # edit one's region's conversion table (audited)
+    CERTIFICATES_BATCH = "certificates.batch"  # a district's certificates of a year as one ZIP
 
     @classmethod
     def all(cls) -> frozenset[str]:

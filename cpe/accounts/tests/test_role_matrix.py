@@ -12,6 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from cpe.catalog.testing import make_course
+from cpe.certificates.services import certificate_issue
+from cpe.certificates.testing import complete_year
 from cpe.core.services import Actor, job_enqueue
 from cpe.credits.imports import credit_import_start
 from cpe.credits.testing import apply_for_credits
@@ -698,6 +700,50 @@ MATRIX: dict[str, tuple] = {
             "detail_fields": ["title", "journal", "issn", "cn"],
         },
     ),
+    # Certificates: the learner's own (a PDF, the learner API), staff who read credits in
+    # their region, the batch for officers and administrators, verification for anyone.
+    "my certificate": ("post", "/study/certificates/{year}/", LEARNER_ONLY),
+    "my certificate API": (
+        "post",
+        "/api/v1/learner/certificates/{year}",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "my certificate PDF API": (
+        "get",
+        "/api/v1/learner/certificates/{year}/pdf",
+        {**LEARNER_ONLY, "anonymous": 401},
+    ),
+    "a Jiang'an learner's certificate": (
+        "get",
+        "/staff/learners/{learner}/certificates/{year}/",
+        row(302, 403, **ELSEWHERE_404, course_manager=403, support=403),
+    ),
+    "a Jiang'an learner's certificate API": (
+        "get",
+        "/api/v1/staff/learners/{learner}/certificates/{year}/pdf",
+        row(401, 403, **ELSEWHERE_404, course_manager=403, support=403),
+    ),
+    "certificate batch": (
+        "get",
+        "/staff/certificates/batch/",
+        row(302, 403, course_manager=403, support=403, auditor=403),
+    ),
+    "Jiang'an certificate batch API": (
+        "post",
+        "/api/v1/staff/certificate-batches",
+        {
+            **{r: 202 for r in STAFF},
+            **ELSEWHERE_404,
+            "anonymous": 401,
+            "learner": 403,
+            "course_manager": 403,
+            "support": 403,
+            "auditor": 403,
+        },
+        {"district": "420102", "year": 2020},
+    ),
+    "verify a certificate": ("get", "/verify/{certificate}/", EVERYONE),
+    "verify a certificate API": ("get", "/api/v1/certificates/{certificate}", EVERYONE),
     # Choosing a first password; a learner who has one is sent to the change page (302).
     "learner chooses a password": (
         "get",
@@ -779,9 +825,15 @@ def targets(users, regions, settings, tmp_path) -> dict[str, str]:
         district=regions["420102"],
         upload=SimpleUploadedFile("credits.csv", "身份证号,姓名\r\n".encode()),
     )
+    # The learner's year complete in the ledger, with its certificate issued.
+    complete_year(learner)
+    certificate = certificate_issue(
+        actor=Actor(user=users["learner"]), learner=learner, year=timezone.localdate().year
+    )
     return {
         "application": str(application.pk),
         "credit_import": str(credit_import.pk),
+        "certificate": certificate.number,
         "course": str(course.pk),
         "lesson": str(video.pk),
         "other_lesson": str(reading.pk),

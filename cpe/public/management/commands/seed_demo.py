@@ -10,6 +10,7 @@ from django.db import transaction
 
 from cpe.accounts import demo as accounts_demo
 from cpe.catalog import demo as catalog_demo
+from cpe.certificates import demo as certificates_demo
 from cpe.core.services import Actor
 from cpe.credits import demo as credits_demo
 from cpe.exams import demo as exams_demo
@@ -51,6 +52,8 @@ class Command(BaseCommand):
             learning_demo.seed(actor)
             # After learning's: the ledger holds her earlier years and this year's start.
             credits_demo.seed(actor)
+            # After the ledger's: her latest complete year has its certificate.
+            certificates_demo.seed(actor)
         self.stdout.write(self.style.SUCCESS("Demo data is loaded."))
         if not options["quiet_logins"]:
             self.stdout.write(f"\nDemo logins (password for all: {accounts_demo.DEMO_PASSWORD})")
