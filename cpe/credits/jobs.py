@@ -31,6 +31,13 @@ def import_check(context: JobContext) -> dict[str, Any]:
         credit_import = credit_import_check(credit_import=credit_import, progress=context.progress)
     except FileRefused as refused:
         raise JobError(str(refused)) from None
+    except Exception:
+        # Not left "being checked" for ever: the officer sees it stopped and may upload again.
+        CreditImport.objects.filter(pk=credit_import.pk).update(
+            state=CreditImport.State.REFUSED,
+            message=_("The check stopped because of an unexpected error. Support has the details."),
+        )
+        raise
     context.progress(credit_import.total_rows, total=credit_import.total_rows, message=_("Checked"))
     return {
         "import": str(credit_import.pk),

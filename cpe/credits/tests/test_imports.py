@@ -317,3 +317,15 @@ def test_checking_costs_the_same_queries_for_ten_rows_or_sixty(regions, users):
         return len(captured)
 
     assert queries_for(60) == queries_for(10)
+
+
+def test_a_check_that_fails_unexpectedly_leaves_the_import_refused_not_checking(
+    users, regions, monkeypatch
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(imports, "read_sheet", broken)
+    credit_import = upload(users, xlsx([]))
+    assert credit_import.state == "refused" and credit_import.message
+    assert credit_import.job.refresh_from_db() is None and credit_import.job.state == "failed"
