@@ -1,4 +1,4 @@
-"""Certificate numbers: random, in Crockford's base-32 letters, with a Luhn mod 32 check character.
+"""Certificate numbers: random, in Crockford's base-32 letters, with a check character.
 
 A number has 15 random characters (75 bits: nobody finds a certificate by guessing) and a
 check character, so that a mistyped digit or two swapped neighbours are caught before any
@@ -17,14 +17,26 @@ _VALUE = {char: index for index, char in enumerate(ALPHABET)}
 _READ_AS = {"O": "0", "I": "1", "L": "1"}
 
 
+def _times_x(value: int) -> int:
+    """Multiply by x in GF(32), modulo the primitive polynomial x⁵ + x² + 1."""
+    value <<= 1
+    return value ^ 0b100101 if value & 0b100000 else value
+
+
+def _interim(text: str) -> int:
+    # Damm's algorithm over the quasigroup a ∗ b = x·a + b of GF(32): it is totally
+    # anti-symmetric, so every single substitution and every swap of two neighbours
+    # changes the result (Luhn mod 32 misses a swap of 0 and Z, for one).
+    interim = 0
+    for char in text:
+        interim = _times_x(interim) ^ _VALUE[char]
+    return interim
+
+
 def check_character(body: str) -> str:
-    """The Luhn mod 32 check character of `body` (characters of ALPHABET)."""
-    total, factor = 0, 2
-    for char in reversed(body):
-        addend = factor * _VALUE[char]
-        total += addend // 32 + addend % 32
-        factor = 1 if factor == 2 else 2
-    return ALPHABET[(32 - total % 32) % 32]
+    """The check character of `body` (characters of ALPHABET): the one that brings the
+    interim value of the whole number to zero."""
+    return ALPHABET[_times_x(_interim(body))]
 
 
 def new_number() -> str:
@@ -42,7 +54,7 @@ def is_well_formed(number: str) -> bool:
     """True for a normalised number of the right length whose check character matches."""
     if len(number) != LENGTH or any(ch not in _VALUE for ch in number):
         return False
-    return check_character(number[:-1]) == number[-1]
+    return _interim(number) == 0
 
 
 def grouped(number: str) -> str:

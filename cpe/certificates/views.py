@@ -124,7 +124,8 @@ def staff_certificate_batch(request: HttpRequest) -> HttpResponse:
 # --- Anyone: verification -------------------------------------------------------------
 
 
-def _too_many(request: HttpRequest) -> bool:
+def verification_rate_exceeded(request: HttpRequest) -> bool:
+    """Count one verification from this address; True once it is over the limit."""
     return rate_limit_hit(
         scope="certificate-verify",
         identity=client_ip(request) or "unknown",
@@ -147,7 +148,7 @@ def verify_start(request: HttpRequest) -> HttpResponse:
 
 def verify(request: HttpRequest, number: str) -> HttpResponse:
     """Whether a certificate is genuine; unknown and tampered numbers answer alike (404)."""
-    if _too_many(request):
+    if verification_rate_exceeded(request):
         return render(request, "certificates/verify_limited.html", status=429)
     result = certificate_verify(number=number, code=request.GET.get("s", ""))
     return render(

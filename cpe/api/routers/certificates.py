@@ -25,7 +25,7 @@ from cpe.certificates.selectors import (
 )
 from cpe.certificates.services import certificate_batch_start, certificate_issue
 from cpe.certificates.signing import verify_keys
-from cpe.certificates.views import _too_many, pdf_response
+from cpe.certificates.views import pdf_response, verification_rate_exceeded
 from cpe.core.capabilities import Capability
 from cpe.core.services import Actor
 from cpe.learning.selectors import learner_for_user
@@ -122,7 +122,7 @@ def certificate_keys(request: HttpRequest) -> list[dict]:
     ),
 )
 def certificate_verification(request: HttpRequest, number: str, s: str = "") -> Status:
-    if _too_many(request):
+    if verification_rate_exceeded(request):
         message = _("Too many look-ups from this address: wait a few minutes and try again.")
         return Status(429, error_body("too_many_requests", message))
     result = certificate_verify(number=number, code=s)

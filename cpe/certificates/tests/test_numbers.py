@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cpe.certificates import numbers
@@ -19,13 +19,21 @@ def test_two_new_numbers_differ():
     assert len({numbers.new_number() for _ in range(200)}) == 200
 
 
-@given(bodies, st.integers(0, 14), st.sampled_from(numbers.ALPHABET))
+@settings(max_examples=500)
+@given(bodies, st.integers(0, 15), st.sampled_from(numbers.ALPHABET))
 def test_it_catches_any_single_mistyped_character(body, position, replacement):
     number = body + numbers.check_character(body)
     mistyped = number[:position] + replacement + number[position + 1 :]
     assert numbers.is_well_formed(mistyped) == (mistyped == number)
 
 
+def test_it_catches_a_swap_that_luhn_mod_32_would_miss():
+    body = "000000000Z00000"
+    number = body + numbers.check_character(body)
+    assert not numbers.is_well_formed(number[:8] + "Z0" + number[10:])
+
+
+@settings(max_examples=500)
 @given(bodies, st.integers(0, 14))
 def test_it_catches_two_swapped_neighbours(body, position):
     number = body + numbers.check_character(body)

@@ -8,8 +8,10 @@ import shutil
 import subprocess
 
 import pytest
+from django.core.management import CommandError, call_command
 from pypdf import PdfReader
 
+from cpe.certificates.fonts import FontMissing
 from cpe.certificates.pdf import certificate_pdf
 from cpe.certificates.selectors import verification_url
 from cpe.certificates.services import certificate_issue
@@ -118,3 +120,14 @@ def test_the_page_renders_with_poppler(completed, tmp_path):
     fonts = subprocess.run(["pdffonts", str(path)], check=True, capture_output=True, text=True)
     assert "NotoSansCJKSC" in fonts.stdout and " yes " in fonts.stdout  # embedded
     assert (tmp_path / "page.png").stat().st_size > 1000
+
+
+def test_a_missing_font_is_a_plain_error_naming_the_package(completed, settings, tmp_path):
+    learner, year = completed
+    certificate = _issue(learner, year)
+    settings.CERTIFICATE_FONT_PATH = str(tmp_path / "absent.ttc")
+    settings.CERTIFICATE_FONT_CACHE = str(tmp_path / "fonts")
+    with pytest.raises(FontMissing, match="fonts-noto-cjk"):
+        certificate_pdf(certificate)
+    with pytest.raises(CommandError, match="CERTIFICATE_FONT_PATH"):
+        call_command("prepare_certificate_font")
