@@ -292,3 +292,10 @@ def test_the_api_gives_field_errors_and_keeps_to_the_callers_region(
     officer = client_for(make_user(Role.DISTRICT_OFFICER, "420102"))
     assert put(officer, f"/api/v1/staff/regions/420102/rules/{YEAR}", {}).status_code == 403
     assert not RegionPolicy.objects.filter(region__code__in=["420100", "420102"]).exists()
+
+
+def test_the_staff_console_shows_the_rules_tile_to_those_who_read_them(make_user, client_for):
+    admin = client_for(make_user(Role.CITY_ADMIN, "420100"))
+    assert 'href="/staff/rules/"' in admin.get("/staff/").content.decode()
+    manager = client_for(make_user(Role.COURSE_MANAGER))
+    assert 'href="/staff/rules/"' not in manager.get("/staff/").content.decode()
