@@ -49,7 +49,13 @@ import redis
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    close_old_connections,
+    connection,
+    connections,
+    transaction,
+)
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
@@ -616,19 +622,28 @@ _HEARTBEAT_INSERT = (
 )
 
 
-def _db_time(moment: datetime) -> Any:
-    return connection.ops.adapt_datetimefield_value(moment)
+class _Adapt:
+    """Values as this thread's database connection takes them, the connection looked up once
+    per batch (Django's `connection` proxy costs a thread-local look-up at each use)."""
 
+    def __init__(self) -> None:
+        self.connection = connections[DEFAULT_DB_ALIAS]
+        self.ops = self.connection.ops
+        self.pk = StudySession._meta.pk
 
-def _db_uuid(value: str) -> Any:
-    return StudySession._meta.pk.get_db_prep_value(uuid.UUID(value), connection)
+    def time(self, moment: datetime) -> Any:
+        return self.ops.adapt_datetimefield_value(moment)
+
+    def uuid(self, value: str) -> Any:
+        return self.pk.get_db_prep_value(uuid.UUID(value), self.connection)
 
 
 def _write_states(states: list[tuple[str, dict[str, str]]]) -> None:
+    adapt = _Adapt()
     sessions, progress = [], []
     for session_id, raw in states:
-        at = _db_time(_moment(raw["at"]))
-        pk = _db_uuid(session_id)
+        at = adapt.time(_moment(raw["at"]))
+        pk = adapt.uuid(session_id)
         seq = int(raw["seq"])
         sessions.append([seq, at, int(raw["pos"]), pk, seq, at])
         progress.append(
@@ -644,28 +659,33 @@ def _write_states(states: list[tuple[str, dict[str, str]]]) -> None:
                 at,
             ]
         )
-    with connection.cursor() as cursor:
+    with adapt.connection.cursor() as cursor:
         cursor.executemany(_SESSION_UPDATE, sessions)
         cursor.executemany(_PROGRESS_UPDATE, progress)
 
 
 def _heartbeat_rows(entries: list[str]) -> list[list[Any]]:
+    adapt = _Adapt()
+    rates: dict[float, Any] = {}  # a handful of playback rates, adapted once each
     rows = []
     for entry in entries:
         session_id, at, seq, position_ms, state, rate, credited, verdict = json.loads(entry)
+        if rate not in rates:
+            rates[rate] = adapt.ops.adapt_decimalfield_value(
+                Decimal(str(rate)).quantize(Decimal("0.01")), 5, 2
+            )
+        pk = adapt.uuid(session_id)
         rows.append(
             [
-                _db_uuid(session_id),
-                _db_time(_moment(at)),
+                pk,
+                adapt.time(_moment(at)),
                 seq,
                 position_ms,
                 state,
-                connection.ops.adapt_decimalfield_value(
-                    Decimal(str(rate)).quantize(Decimal("0.01")), 5, 2
-                ),
+                rates[rate],
                 credited,
                 verdict,
-                _db_uuid(session_id),
+                pk,
             ]
         )
     return rows
