@@ -10,18 +10,22 @@ from __future__ import annotations
 import os
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-# The players' heartbeats are short requests that mostly wait for PostgreSQL and Redis:
-# a few processes per core, each with a few threads, keep the cores busy while some wait.
+# Most requests are the players' heartbeats: short, and busy with the CPU (one Redis call
+# of a tenth of a millisecond each). A few processes per core keep the cores busy while some
+# wait; two threads in each are enough for that and for pages that wait on PostgreSQL,
+# where more threads per process only fight over the interpreter's lock.
 workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1) + 1)))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "2"))
 # The reverse proxy in front keeps connections open to gunicorn between requests.
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "30"))
 backlog = int(os.environ.get("GUNICORN_BACKLOG", "4096"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
-# Recycle workers now and then, so that a slow leak in a library cannot grow for ever.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "20000"))
+# Recycle workers now and then, so that a slow leak in a library cannot grow for ever: at the
+# busy season's few hundred heartbeats a second per process, every ten minutes or so (a new
+# worker costs a second or two of CPU to start, which 20,000 requests made a minute's toll).
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "200000"))
 max_requests_jitter = max_requests // 10
 # The proxy logs every request; gunicorn logs only errors, to stderr.
 accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None

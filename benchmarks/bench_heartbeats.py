@@ -14,8 +14,9 @@ as coming through the TLS proxy):
    player once, signed in with its own session cookie and CSRF token
    (POST /api/v1/learner/lessons/{id}/sessions), and then sends heartbeats as the player
    does, with the session's X-Study-Token, a position that advances with real time, state
-   "playing" and rate 1. The learners together offer HB_SHARE (default 0.3) x the round's
-   pgbench TPS, a little more than the target asks, each at a random phase; HB_INTERVAL
+   "playing" and rate 1, echoing each answer's state ticket. The learners together offer
+   HB_SHARE (default 0.3) x the round's pgbench TPS, a little more than the target asks,
+   each at a random phase; HB_INTERVAL
    fixes the interval instead. Think time is the rest of the interval: a learner never
    sends faster because the server answered quickly, and a late answer does not make it
    catch up in a burst. Latency is measured around the whole request, waiting for a pooled
@@ -31,6 +32,12 @@ as coming through the TLS proxy):
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<name> REDIS_URL=redis://127.0.0.1:6379/<n> \\
         .venv/bin/python benchmarks/run.py bench_heartbeats
     HB_LEARNERS=4000 HB_ROUNDS=1 HB_SECONDS=20 ...   # other sizes
+    HB_BASELINE=/path/to/a/checkout ...              # that code too, side by side
+
+With HB_BASELINE (another checkout of the project, with its own .venv or this one's) its
+server runs beside this one on the same database and Redis: every round measures pgbench,
+then each server in turn under the same offered load (the players open their sessions
+again on each), so old and new code meet the same machine within seconds of each other.
 
 It needs PostgreSQL and Redis; without them it says so and measures nothing.
 """
@@ -73,6 +80,9 @@ ROUNDS = int(os.environ.get("HB_ROUNDS", "3"))
 PGBENCH_CLIENTS = 16
 # Connections the load generator keeps to gunicorn, as a reverse proxy's upstream pool would.
 CONNECTIONS = int(os.environ.get("HB_CONNECTIONS", "256"))
+BASELINE = os.environ.get("HB_BASELINE", "")
+# Long enough for every server's flusher to write out a round before the next one starts.
+SETTLE_SECONDS = 5
 LESSON_SECONDS = 4 * 3600  # long enough that nobody completes the lesson during the run
 
 
@@ -99,30 +109,50 @@ def _table(f: dict) -> list[tuple[str, str]]:
         (
             "load",
             f"{f['learners']:,} learners with think time, offering {SHARE:g} x the round's "
-            f"pgbench TPS (or HB_INTERVAL); gunicorn {f['workers']} workers "
-            f"x {f['threads']} threads, {f['rounds']} rounds of {f['seconds']:g} s",
+            f"pgbench TPS (or HB_INTERVAL); {f['rounds']} rounds of {f['seconds']:g} s",
         )
     ]
-    for number, r in enumerate(f["round_figures"], 1):
+    for server in f["servers"]:
+        label = server["label"]
         rows.append(
             (
-                f"round {number}",
-                f"pgbench {r['tps']:7,.0f} TPS   offered {r['offered']:6,.0f}/s "
-                f"(every {r['interval']:.2f} s)   heartbeats {r['rate']:6,.0f}/s   "
-                f"p50 {r['p50']:6.1f} ms   p99 {r['p99']:6.1f} ms   "
-                f"ratio {r['rate'] / r['tps']:.2f}   errors {r['errors'] or 0}   "
-                f"CPU per heartbeat: gunicorn {r['server_cpu_ms']:.2f} ms, "
-                f"load generator {r['client_cpu_ms']:.2f} ms",
+                f"{label}: server",
+                f"{server['root']}: gunicorn {server['workers']} workers x "
+                f"{server['threads']} threads",
             )
         )
+        for number, r in enumerate(server["round_figures"], 1):
+            rows.append(
+                (
+                    f"{label}: round {number}",
+                    f"pgbench {r['tps']:7,.0f} TPS   offered {r['offered']:6,.0f}/s "
+                    f"(every {r['interval']:.2f} s)   heartbeats {r['rate']:6,.0f}/s   "
+                    f"p50 {r['p50']:6.1f} ms   p99 {r['p99']:6.1f} ms   "
+                    f"ratio {r['rate'] / r['tps']:.2f}   errors {r['errors'] or 0}   "
+                    f"CPU per heartbeat: gunicorn {r['server_cpu_ms']:.2f} ms, "
+                    f"load generator {r['client_cpu_ms']:.2f} ms",
+                )
+            )
+        rows += [
+            (
+                f"{label}: pgbench TPS (median)",
+                f"{server['tps']:,.0f}  (16 clients, single-row UPDATE)",
+            ),
+            (f"{label}: heartbeats/s (median)", f"{server['rate']:,.0f}"),
+            (
+                f"{label}: latency p50 / p99 (median)",
+                f"{server['p50']:.1f} / {server['p99']:.1f} ms  (target p99 < 100)",
+            ),
+            (
+                f"{label}: ratio heartbeats/s ÷ pgbench TPS",
+                f"{server['ratio']:.2f}  (median of rounds; target >= 0.25)",
+            ),
+            (
+                f"{label}: gunicorn CPU per heartbeat (median)",
+                f"{server['server_cpu_ms']:.2f} ms",
+            ),
+        ]
     rows += [
-        ("pgbench TPS (median)", f"{f['tps']:,.0f}  (16 clients, single-row UPDATE)"),
-        ("heartbeats/s (median)", f"{f['rate']:,.0f}"),
-        ("latency p50 / p99 (median)", f"{f['p50']:.1f} / {f['p99']:.1f} ms  (target p99 < 100)"),
-        (
-            "ratio heartbeats/s ÷ pgbench TPS",
-            f"{f['ratio']:.2f}  (median of rounds; target >= 0.25)",
-        ),
         (
             "server check",
             f"{f['heartbeats_stored']:,} heartbeats stored, {f['credited_s']:,.0f} s credited "
@@ -149,7 +179,7 @@ def _child() -> None:
 
     _say("migrating a throw-away database")
     databases = setup_databases(verbosity=0, interactive=False)
-    server = None
+    servers: list[Server] = []
     try:
         # As a deployment does: the pages' static files with hashed names (error pages too).
         call_command("collectstatic", "--noinput", verbosity=0)
@@ -157,19 +187,48 @@ def _child() -> None:
         learners, lesson_id = _seed()
         test_url = _url_with_database(os.environ["DATABASE_URL"], connection.settings_dict["NAME"])
         connection.close()
-        port = _free_port()
-        _say("starting gunicorn")
-        server = _start_gunicorn({**env, "DATABASE_URL": test_url}, port)
-        figures = asyncio.run(_measure(port, server.pid, learners, lesson_id, test_url))
+        for server in _servers():
+            _say(f"starting gunicorn ({server.label}: {server.root})")
+            _start_gunicorn(server, {**env, "DATABASE_URL": test_url})
+            servers.append(server)
+        figures = asyncio.run(_measure(servers, learners, lesson_id, test_url))
         print(json.dumps(figures))
     finally:
-        if server is not None:
-            _stop(server)
+        for server in servers:
+            _stop(server.process)
         from django.db import connections
 
         connections.close_all()
         teardown_databases(databases, verbosity=0)
         _forget_sessions(env["CACHE_KEY_PREFIX"])
+
+
+@dataclass
+class Server:
+    """One gunicorn serving one checkout of the project (this one, or HB_BASELINE)."""
+
+    label: str
+    root: Path
+    python: str
+    port: int = 0
+    process: subprocess.Popen | None = None
+    rounds: list[dict] = field(default_factory=list)
+
+    @property
+    def settings(self) -> dict:
+        """The gunicorn settings this checkout's gunicorn.conf.py gives (as in production)."""
+        import runpy
+
+        return runpy.run_path(str(self.root / "gunicorn.conf.py"))
+
+
+def _servers() -> list[Server]:
+    servers = [Server("now", ROOT, sys.executable)]
+    if BASELINE:
+        root = Path(BASELINE).resolve()
+        own = root / ".venv" / "bin" / "python"
+        servers.insert(0, Server("baseline", root, str(own) if own.exists() else sys.executable))
+    return servers
 
 
 def _say(message: str) -> None:
@@ -323,37 +382,38 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _start_gunicorn(env: dict[str, str], port: int) -> subprocess.Popen:
-    server = subprocess.Popen(
+def _start_gunicorn(server: Server, env: dict[str, str]) -> None:
+    server.port = _free_port()
+    server.process = subprocess.Popen(
         [
-            sys.executable,
+            server.python,
             "-m",
             "gunicorn",
             "cpe.wsgi",
             "--config",
-            str(ROOT / "gunicorn.conf.py"),
+            str(server.root / "gunicorn.conf.py"),
             "--bind",
-            f"127.0.0.1:{port}",
+            f"127.0.0.1:{server.port}",
         ],
-        cwd=ROOT,
+        cwd=server.root,
         env={**os.environ, **env},
         start_new_session=True,
     )
     deadline = time.monotonic() + 60
     request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/healthz", headers={"X-Forwarded-Proto": "https"}
+        f"http://127.0.0.1:{server.port}/healthz", headers={"X-Forwarded-Proto": "https"}
     )
     while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn stopped with {server.returncode}")
+        if server.process.poll() is not None:
+            raise RuntimeError(f"gunicorn stopped with {server.process.returncode}")
         with (
             contextlib.suppress(OSError),
             urllib.request.urlopen(request, timeout=2) as answer,  # noqa: S310 (loopback)
         ):
             if answer.status == 200:
-                return server
+                return
         time.sleep(0.5)
-    _stop(server)
+    _stop(server.process)
     raise RuntimeError("gunicorn did not answer /healthz within 60 s")
 
 
@@ -388,7 +448,9 @@ class Player:
     session: str = ""
     token: str = ""
     seq: int = 0
+    ticket: str | None = None  # the last answer's, echoed as the player does
     started: float = 0.0
+    first_started: float = 0.0
     position: float = 0.0
 
 
@@ -467,54 +529,74 @@ class Http:
 
 
 async def _measure(
-    port: int, server_pid: int, sessions: list[dict], lesson_id: int, database_url: str
+    servers: list[Server], sessions: list[dict], lesson_id: int, database_url: str
 ) -> dict:
-    http = Http(port, CONNECTIONS)
     players = [Player(cookie=s["cookie"], csrf=s["csrf"]) for s in sessions]
-    _say("opening the players")
-    await _open_players(http, players, lesson_id)
+    # Opening the players makes the lesson-progress rows that pgbench's table copies.
+    _say(f"opening the players on {servers[0].label}")
+    await _open_players(Http(servers[0].port, CONNECTIONS), players, lesson_id)
+    opened_on = servers[0]
     table = await asyncio.to_thread(_pgbench_table)
-    rounds = []
     for number in range(1, ROUNDS + 1):
         _say(f"round {number}: pgbench")
         tps = await asyncio.to_thread(_pgbench, database_url, table)
         interval = FIXED_INTERVAL or len(players) / (SHARE * tps)
-        _say(f"round {number}: heartbeats, one every {interval:.2f} s per learner")
-        server_cpu, own_cpu = _cpu_seconds(server_pid), time.process_time()
-        window = await _round(http, players, interval)
-        server_cpu = _cpu_seconds(server_pid) - server_cpu
-        own_cpu = time.process_time() - own_cpu
-        latencies = sorted(window.latencies)
-        rounds.append(
-            {
-                "tps": tps,
-                "interval": interval,
-                "offered": len(players) / interval,
-                "rate": len(latencies) / SECONDS,
-                "p50": _percentile(latencies, 50),
-                "p99": _percentile(latencies, 99),
-                "errors": dict(window.errors),
-                "attention_answered": window.attention_answered,
-                "server_cpu_ms": server_cpu * 1000 / max(1, window.sent),
-                "client_cpu_ms": own_cpu * 1000 / max(1, window.sent),
-            }
-        )
+        # Who goes first alternates, so neither always meets the machine just after pgbench.
+        order = servers if number % 2 else servers[::-1]
+        for server in order:
+            http = Http(server.port, CONNECTIONS)
+            if opened_on is not server:
+                _say(f"round {number}: opening the players on {server.label}")
+                await _open_players(http, players, lesson_id)
+                opened_on = server
+            _say(f"round {number}: {server.label}, one heartbeat every {interval:.2f} s each")
+            server_cpu, own_cpu = _cpu_seconds(server.process.pid), time.process_time()
+            window = await _round(http, players, interval)
+            server_cpu = _cpu_seconds(server.process.pid) - server_cpu
+            own_cpu = time.process_time() - own_cpu
+            latencies = sorted(window.latencies)
+            server.rounds.append(
+                {
+                    "tps": tps,
+                    "interval": interval,
+                    "offered": len(players) / interval,
+                    "rate": len(latencies) / SECONDS,
+                    "p50": _percentile(latencies, 50),
+                    "p99": _percentile(latencies, 99),
+                    "errors": dict(window.errors),
+                    "attention_answered": window.attention_answered,
+                    "server_cpu_ms": server_cpu * 1000 / max(1, window.sent),
+                    "client_cpu_ms": own_cpu * 1000 / max(1, window.sent),
+                }
+            )
+            if len(servers) > 1:
+                await asyncio.sleep(SETTLE_SECONDS)
     stored, credited_s = await asyncio.to_thread(_server_totals)
     return {
         "learners": len(players),
         "seconds": SECONDS,
         "rounds": ROUNDS,
-        "workers": int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1) + 1))),
-        "threads": int(os.environ.get("GUNICORN_THREADS", "4")),
+        "servers": [_server_figures(server) for server in servers],
+        "heartbeats_stored": stored,
+        "credited_s": credited_s,
+        "playing_s": sum(time.monotonic() - p.first_started for p in players),
+    }
+
+
+def _server_figures(server: Server) -> dict:
+    rounds, settings = server.rounds, server.settings
+    return {
+        "label": server.label,
+        "root": str(server.root),
+        "workers": settings["workers"],
+        "threads": settings["threads"],
         "round_figures": rounds,
         "tps": statistics.median(r["tps"] for r in rounds),
         "rate": statistics.median(r["rate"] for r in rounds),
         "ratio": statistics.median(r["rate"] / r["tps"] for r in rounds),
         "p50": statistics.median(r["p50"] for r in rounds),
         "p99": statistics.median(r["p99"] for r in rounds),
-        "heartbeats_stored": stored,
-        "credited_s": credited_s,
-        "playing_s": sum(time.monotonic() - p.started for p in players),
+        "server_cpu_ms": statistics.median(r["server_cpu_ms"] for r in rounds),
     }
 
 
@@ -547,7 +629,10 @@ async def _open_players(http: Http, players: list[Player], lesson_id: int) -> No
         player.session = str(opened["session"])
         player.token = opened["token"]
         player.position = float(opened.get("position") or 0)
+        player.seq = 0
+        player.ticket = None
         player.started = time.monotonic()
+        player.first_started = player.first_started or player.started
 
     await asyncio.gather(*(open_one(player) for player in players))
 
@@ -575,6 +660,8 @@ async def _round(http: Http, players: list[Player], interval: float) -> Window:
                 "rate": 1.0,
                 "visible": True,
             }
+            if player.ticket:
+                payload["ticket"] = player.ticket
             sent = time.perf_counter()
             window.sent += 1
             error = question = None
@@ -584,6 +671,7 @@ async def _round(http: Http, players: list[Player], interval: float) -> Window:
                     error = f"HTTP {status}"
                 else:
                     reply = json.loads(body)
+                    player.ticket = reply.get("ticket")
                     if reply.get("stop"):
                         error = "stop: " + reply["stop"]["reason"]
                     question = (reply.get("attention") or {}).get("question")

@@ -12,16 +12,17 @@ everything else goes on to Django unchanged.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
-import uuid
 from collections.abc import Callable, Iterable
 from types import SimpleNamespace
 from typing import Any
 
+from django.conf import settings
 from django.core import signals
-from django.core.handlers.wsgi import WSGIRequest
+from django.http.cookie import parse_cookie
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -56,21 +57,25 @@ class HeartbeatFastPath:
 def heartbeat_http(
     environ: dict[str, Any], start_response: StartResponse, path_session: str
 ) -> list[bytes]:
-    signals.request_started.send(sender=HeartbeatFastPath, environ=environ)
+    # No request_started signal: its receivers reset the debug query log and close old
+    # database connections, which request_finished below does after every heartbeat anyway.
     translation.activate(_language(environ))
     try:
         session = study_token_session(environ[TOKEN_HEADER])
-        if session is None or str(session) != _normal_uuid(path_session):
+        if session is None or session.hex != path_session.replace("-", "").lower():
             raise StudyRefused(
                 "bad_token", _("This study session's token is not valid."), status=403
             )
-        beat, errors = parse_heartbeat(_body(environ))
+        data = _body(environ)
+        beat, errors = parse_heartbeat(data)
         if beat is None:
             raise StudyRefused(
                 "validation_error", _("Some fields are not valid."), status=422, fields=errors
             )
         actor = Actor(ip=client_ip(SimpleNamespace(META=environ)))  # type: ignore[arg-type]
-        result = heartbeat_accept(session_id=session, beat=beat, actor=actor)
+        result = heartbeat_accept(
+            session_id=session, beat=beat, actor=actor, ticket=data.get("ticket")
+        )
         return _json(start_response, 200, heartbeat_answer(result))
     except StudyRefused as refused:
         return _refuse(start_response, refused)
@@ -81,16 +86,23 @@ def heartbeat_http(
         signals.request_finished.send(sender=HeartbeatFastPath)
 
 
-def _normal_uuid(text: str) -> str:
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        return ""
-
-
 def _language(environ: dict[str, Any]) -> str:
-    """The caller's language, chosen as on the pages (cookie, then Accept-Language)."""
-    return translation.get_language_from_request(WSGIRequest(environ))
+    """The caller's language, chosen as on the pages (cookie, then Accept-Language); a
+    player sends the same headers with every heartbeat, so the choice is remembered."""
+    cookie = environ.get("HTTP_COOKIE", "")
+    chosen = None
+    if settings.LANGUAGE_COOKIE_NAME in cookie:
+        chosen = parse_cookie(cookie).get(settings.LANGUAGE_COOKIE_NAME)
+    return _language_of(chosen, environ.get("HTTP_ACCEPT_LANGUAGE", ""))
+
+
+@functools.lru_cache(maxsize=1024)
+def _language_of(chosen: str | None, accept_language: str) -> str:
+    request = SimpleNamespace(
+        COOKIES={settings.LANGUAGE_COOKIE_NAME: chosen} if chosen else {},
+        META={"HTTP_ACCEPT_LANGUAGE": accept_language},
+    )
+    return translation.get_language_from_request(request)  # type: ignore[arg-type]
 
 
 def _body(environ: dict[str, Any]) -> Any:
@@ -128,6 +140,8 @@ def parse_heartbeat(data: Any) -> tuple[HeartbeatIn | None, dict[str, list[str]]
         errors["rate"] = [_("The playback rate must be a positive number.")]
     if not isinstance(visible, bool):
         errors["visible"] = [_("Visible must be true or false.")]
+    if not isinstance(data.get("ticket"), str | None):
+        errors["ticket"] = [_("The ticket must be the text of the last answer's ticket.")]
     if errors:
         return None, errors
     return HeartbeatIn(

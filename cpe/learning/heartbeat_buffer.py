@@ -13,6 +13,13 @@ answering a check. Those first *settle* the session (write its state to the data
 drop it from Redis) while holding its lock, so the database is the one truth whenever
 anything other than a plain heartbeat happens.
 
+Each answer carries the session's new state as a *ticket* (sealed by the server: encrypted
+and authenticated, bound to the session) that the player echoes with its next heartbeat, so a
+heartbeat usually costs one Redis call: the rule judges the ticket's state and the
+compare-and-set writes the result only if the session is still at the ticket's version
+(otherwise the script answers the current state, judged again). A ticket is only a copy of
+what Redis holds; an old, replayed or forged one is never believed beyond that check.
+
 What a crash can lose: a web process, nothing (Redis holds what it accepted). Redis, the
 heartbeats accepted since the last flush (at most HEARTBEAT_FLUSH_SECONDS, less than one
 heartbeat interval); the learner's next heartbeat is judged from the last flushed state, so
@@ -23,6 +30,7 @@ a session back and never credits twice.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import functools
 import json
@@ -38,9 +46,18 @@ from decimal import Decimal
 from typing import Any
 
 import redis
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    close_old_connections,
+    connection,
+    connections,
+    transaction,
+)
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from cpe.accounts.models import User
@@ -114,13 +131,15 @@ def _flush_lock_key() -> str:
 
 # --- Redis scripts: each runs atomically on the server.
 
-# Write a heartbeat's new state if nobody changed the session since it was read, queue the
-# heartbeat, and mark the session for the flusher (score: the new version).
+# Write a heartbeat's new state if nobody changed the session since it was read (same load
+# epoch and version), queue the heartbeat, and mark the session for the flusher (score: the
+# new version). Otherwise answer the session's current state, for the heartbeat to be judged
+# again without another call (an empty answer: the session is no longer in Redis).
 _COMMIT = """
-local v = redis.call('HGET', KEYS[1], 'v')
-if v ~= ARGV[1] then return 0 end
-local nv = tonumber(v) + 1
-redis.call('HSET', KEYS[1], 'v', nv, unpack(ARGV, 5))
+local now = redis.call('HMGET', KEYS[1], 'v', 'e')
+if now[1] ~= ARGV[1] or (now[2] or '') ~= ARGV[5] then return redis.call('HGETALL', KEYS[1]) end
+local nv = tonumber(now[1]) + 1
+redis.call('HSET', KEYS[1], 'v', nv, unpack(ARGV, 6))
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[3], nv, ARGV[3])
@@ -182,6 +201,9 @@ def _encode(session: StudySession) -> dict[str, str]:
     rules = state.rules
     return {
         "v": "1",
+        # A new epoch each time the session is loaded into Redis: versions start again at 1,
+        # and a ticket from before a settle must not match the state loaded after it.
+        "e": secrets.token_hex(6),
         "learner": str(session.learner_id),
         "user": str(session.learner.user_id or ""),
         "progress": str(session.progress_id),
@@ -226,6 +248,69 @@ def _decode(raw: dict[str, str]) -> StudyState:
         attention_asked=raw["asked"] == "1",
         allowed_on=raw["day"],
     )
+
+
+# --- The state ticket: the session's Redis state, sealed for the player to echo.
+
+_TICKET_FIELDS = (
+    "v",
+    "e",
+    "learner",
+    "user",
+    "progress",
+    "st",
+    "seq",
+    "at",
+    "pos",
+    "fur",
+    "ver",
+    "done",
+    "dur",
+    "video",
+    "hb",
+    "rate",
+    "att",
+    "pct",
+    "day",
+    "due",
+    "asked",
+    "q",
+)
+MAX_TICKET = 1024
+
+
+@functools.lru_cache(maxsize=4)
+def _sealer(secret_key: str) -> AESGCM:
+    return AESGCM(
+        salted_hmac(
+            "cpe.learning.state-ticket", "key", secret=secret_key, algorithm="sha256"
+        ).digest()
+    )
+
+
+def state_ticket(session_id: uuid.UUID, raw: dict[str, str]) -> str:
+    """The session's state, encrypted (the next attention check's moment stays secret) and
+    authenticated, bound to the session."""
+    plain = "\x1f".join(raw.get(name, "") for name in _TICKET_FIELDS).encode()
+    nonce = os.urandom(12)
+    sealed = _sealer(settings.SECRET_KEY).encrypt(nonce, plain, session_id.bytes)
+    return base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
+
+
+def ticket_state(session_id: uuid.UUID, ticket: str) -> dict[str, str] | None:
+    """The state a ticket of this session holds, or None for anything the server did not
+    seal for it."""
+    if not 40 <= len(ticket) <= MAX_TICKET:
+        return None
+    try:
+        sealed = base64.urlsafe_b64decode(ticket + "=" * (-len(ticket) % 4))
+        plain = _sealer(settings.SECRET_KEY).decrypt(sealed[:12], sealed[12:], session_id.bytes)
+    except (ValueError, InvalidTag):
+        return None
+    values = plain.decode().split("\x1f")
+    if len(values) != len(_TICKET_FIELDS):
+        return None
+    return dict(zip(_TICKET_FIELDS, values, strict=True))
 
 
 # --- Locks: held while the database, not Redis, changes a session.
@@ -332,12 +417,16 @@ def heartbeat_accept(
     actor: Actor | None = None,
     user_id: int | None = None,
     learner_id: int | None = None,
+    ticket: str | None = None,
     now: datetime | None = None,
 ) -> HeartbeatResult:
     """Record one heartbeat, through the buffer when it is on.
 
     The caller proves the session is the learner's: by the signed-in user's id, by the
-    learner, or (the fast path) by the session's signed token, giving neither.
+    learner, or (the fast path) by the session's signed token, giving neither. `ticket` is
+    the one the previous answer carried, if the player echoed it: with it the buffer need not
+    read the session's state first (it is checked against Redis when the heartbeat is
+    written, never believed beyond that).
     """
     validate_heartbeat(beat)
     try:
@@ -351,17 +440,26 @@ def heartbeat_accept(
         )
     flusher_ensure()
     client = _redis()
+    raw = ticket_state(session_uuid, ticket) if ticket else None
+    confirmed = False  # whether raw was read from Redis, rather than taken from the ticket
     for _try in range(CAS_TRIES):
-        raw = client.hgetall(_state_key(session_uuid)) or _load(session_uuid)
+        if raw is None:
+            raw = client.hgetall(_state_key(session_uuid)) or _load(session_uuid)
+            confirmed = True
         if raw is None:
             raise StudyRefused("not_found", _("There is no such study session."), status=404)
         if (user_id is not None and raw["user"] != str(user_id)) or (
             learner_id is not None and raw["learner"] != str(learner_id)
         ):
             raise StudyRefused("not_found", _("There is no such study session."), status=404)
-        outcome = _judge_in_buffer(session_uuid, raw, beat, now)
-        if outcome is not _CHANGED:
-            break
+        outcome = _judge_in_buffer(session_uuid, raw, beat, now, confirmed=confirmed)
+        if isinstance(outcome, dict):  # the session changed: judge its current state
+            raw, confirmed = outcome or None, True
+            continue
+        if outcome is _UNCONFIRMED:
+            raw = None
+            continue
+        break
     if isinstance(outcome, HeartbeatResult):
         return outcome
     # Anything the buffer does not keep by itself: the database, with the session held.
@@ -370,22 +468,32 @@ def heartbeat_accept(
     )
 
 
-# What _judge_in_buffer answers when the database must decide, or when the session changed
-# between reading and writing it (then it is read again).
+# What _judge_in_buffer answers when the database must decide, or when a verdict judged on a
+# ticket's state must be judged again on the state in Redis (a dict: the session's current
+# state, which changed since it was read).
 _DATABASE = object()
-_CHANGED = object()
+_UNCONFIRMED = object()
 
 
 def _judge_in_buffer(
-    session_uuid: uuid.UUID, raw: dict[str, str], beat: HeartbeatIn, now: datetime
-) -> HeartbeatResult | object:
-    """The heartbeat kept in Redis, or _DATABASE, or _CHANGED."""
+    session_uuid: uuid.UUID,
+    raw: dict[str, str],
+    beat: HeartbeatIn,
+    now: datetime,
+    *,
+    confirmed: bool = True,
+) -> HeartbeatResult | dict[str, str] | object:
+    """The heartbeat kept in Redis, or _DATABASE, or the current state to judge it again on,
+    or _UNCONFIRMED."""
     state = _decode(raw)
     judged = heartbeat_judge(state, beat, now)
     position_ms = round(beat.position * 1000)
     row = [str(session_uuid), _us(now), beat.seq, position_ms, beat.state, beat.rate]
     verdict, credited = judged.verdict, judged.credited_ms
     if verdict in (Verdict.TAKEN_OVER, Verdict.ENDED, Verdict.REPLAY):
+        # Kept without a compare-and-set: judged only on a state read from Redis.
+        if not confirmed:
+            return _UNCONFIRMED
         _redis().rpush(_log_key(), json.dumps([*row, 0, verdict]))
         return HeartbeatResult(
             verdict,
@@ -411,20 +519,27 @@ def _judge_in_buffer(
         return _DATABASE
     last_position = max(0, min(position_ms, state.duration_ms)) if state.is_video else 0
     fields = {
-        "seq": beat.seq,
-        "at": _us(now),
-        "pos": last_position if state.is_video else state.last_position_ms,
-        "ver": verified,
-        "fur": furthest,
+        "seq": str(beat.seq),
+        "at": str(_us(now)),
+        "pos": str(last_position if state.is_video else state.last_position_ms),
+        "ver": str(verified),
+        "fur": str(furthest),
     }
     flat = [part for pair in fields.items() for part in pair]
     committed = _run(
         _COMMIT,
         [_state_key(session_uuid), _log_key(), _dirty_key()],
-        [raw["v"], json.dumps([*row, credited, verdict]), str(session_uuid), KEEP_MS, *flat],
+        [
+            raw["v"],
+            json.dumps([*row, credited, verdict]),
+            str(session_uuid),
+            KEEP_MS,
+            raw.get("e", ""),
+            *flat,
+        ],
     )
-    if not committed:
-        return _CHANGED
+    if not isinstance(committed, int):
+        return dict(zip(committed[::2], committed[1::2], strict=True))
     return HeartbeatResult(
         verdict,
         credited,
@@ -432,6 +547,7 @@ def _judge_in_buffer(
         furthest_ms=furthest,
         completed=state.completed,
         attention_question=raw.get("q") or None if state.attention_asked else None,
+        ticket=state_ticket(session_uuid, {**raw, **fields, "v": str(committed)}),
     )
 
 
@@ -506,19 +622,28 @@ _HEARTBEAT_INSERT = (
 )
 
 
-def _db_time(moment: datetime) -> Any:
-    return connection.ops.adapt_datetimefield_value(moment)
+class _Adapt:
+    """Values as this thread's database connection takes them, the connection looked up once
+    per batch (Django's `connection` proxy costs a thread-local look-up at each use)."""
 
+    def __init__(self) -> None:
+        self.connection = connections[DEFAULT_DB_ALIAS]
+        self.ops = self.connection.ops
+        self.pk = StudySession._meta.pk
 
-def _db_uuid(value: str) -> Any:
-    return StudySession._meta.pk.get_db_prep_value(uuid.UUID(value), connection)
+    def time(self, moment: datetime) -> Any:
+        return self.ops.adapt_datetimefield_value(moment)
+
+    def uuid(self, value: str) -> Any:
+        return self.pk.get_db_prep_value(uuid.UUID(value), self.connection)
 
 
 def _write_states(states: list[tuple[str, dict[str, str]]]) -> None:
+    adapt = _Adapt()
     sessions, progress = [], []
     for session_id, raw in states:
-        at = _db_time(_moment(raw["at"]))
-        pk = _db_uuid(session_id)
+        at = adapt.time(_moment(raw["at"]))
+        pk = adapt.uuid(session_id)
         seq = int(raw["seq"])
         sessions.append([seq, at, int(raw["pos"]), pk, seq, at])
         progress.append(
@@ -534,28 +659,33 @@ def _write_states(states: list[tuple[str, dict[str, str]]]) -> None:
                 at,
             ]
         )
-    with connection.cursor() as cursor:
+    with adapt.connection.cursor() as cursor:
         cursor.executemany(_SESSION_UPDATE, sessions)
         cursor.executemany(_PROGRESS_UPDATE, progress)
 
 
 def _heartbeat_rows(entries: list[str]) -> list[list[Any]]:
+    adapt = _Adapt()
+    rates: dict[float, Any] = {}  # a handful of playback rates, adapted once each
     rows = []
     for entry in entries:
         session_id, at, seq, position_ms, state, rate, credited, verdict = json.loads(entry)
+        if rate not in rates:
+            rates[rate] = adapt.ops.adapt_decimalfield_value(
+                Decimal(str(rate)).quantize(Decimal("0.01")), 5, 2
+            )
+        pk = adapt.uuid(session_id)
         rows.append(
             [
-                _db_uuid(session_id),
-                _db_time(_moment(at)),
+                pk,
+                adapt.time(_moment(at)),
                 seq,
                 position_ms,
                 state,
-                connection.ops.adapt_decimalfield_value(
-                    Decimal(str(rate)).quantize(Decimal("0.01")), 5, 2
-                ),
+                rates[rate],
                 credited,
                 verdict,
-                _db_uuid(session_id),
+                pk,
             ]
         )
     return rows
@@ -609,18 +739,20 @@ def heartbeats_flush(*, batch: int = FLUSH_BATCH) -> int:
         _run(_UNLOCK, [lock], [token])
 
 
-_flusher = {"pid": 0}
+_flusher = {"started": False}
 _flusher_guard = threading.Lock()
+# gunicorn forks its workers from a parent that may have started one: each starts its own.
+os.register_at_fork(after_in_child=lambda: _flusher.update(started=False))
 
 
 def flusher_ensure() -> None:
     """Start this process's flusher thread once (again after a fork)."""
-    if _flusher["pid"] == os.getpid():
+    if _flusher["started"]:
         return
     with _flusher_guard:
-        if _flusher["pid"] == os.getpid():
+        if _flusher["started"]:
             return
-        _flusher["pid"] = os.getpid()
+        _flusher["started"] = True
         if getattr(settings, "HEARTBEAT_FLUSH_SECONDS", 2) <= 0:
             return  # flushed by hand (tests, or `manage.py flush_heartbeats` from a timer)
         threading.Thread(target=_flush_forever, name="heartbeat-flusher", daemon=True).start()

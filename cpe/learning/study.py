@@ -106,6 +106,9 @@ class HeartbeatResult:
     stop: str | None = None
     attention_question: str | None = None
     stop_message: str = ""
+    # The session's state sealed for the player to echo with its next heartbeat (the
+    # heartbeat buffer's; None when the database keeps the session).
+    ticket: str | None = None
 
 
 @dataclass(frozen=True)
@@ -719,6 +722,7 @@ def heartbeat_answer(result: HeartbeatResult) -> dict[str, Any]:
         if result.stop
         else None,
         "attention": {"question": result.attention_question} if result.attention_question else None,
+        "ticket": result.ticket,
     }
 
 

@@ -8,6 +8,7 @@ heartbeats either way.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -27,6 +28,7 @@ from cpe.catalog.models import Course, CourseYear, Lesson
 from cpe.core.services import Actor
 from cpe.learning.models import LessonProgress, StudySession
 from cpe.learning.testing import enrol
+from cpe.learning.tests.conftest import heartbeat_buffer  # noqa: F401 (a fixture used here)
 from cpe.regions.models import Region
 from cpe.registry.models import Learner
 from cpe.registry.services import learner_collect
@@ -161,3 +163,51 @@ def test_a_forward_seek_is_refused_and_a_second_tab_takes_over(
     sessions = StudySession.objects.filter(learner=learner)
     assert sessions.filter(state=StudySession.State.TAKEN_OVER).count() == 1
     assert sessions.filter(state=StudySession.State.ACTIVE).count() == 1
+
+
+@pytest.mark.usefixtures("heartbeat_buffer")
+def test_with_the_heartbeat_buffer_the_player_sends_each_answers_ticket_back(
+    new_page: Callable[..., Page], learner: Learner, sign_in: Callable[..., None]
+) -> None:
+    enrol(learner, Course.objects.get(code=CODE))
+    lesson = Lesson.objects.get(course__code=CODE)
+    page = new_page()
+    sent: list[dict] = []
+    answers: list[dict] = []
+    page.on(
+        "request",
+        lambda request: (
+            sent.append(json.loads(request.post_data or "{}"))
+            if request.url.endswith("/heartbeats")
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            answers.append(response.json()) if response.url.endswith("/heartbeats") else None
+        ),
+    )
+    sign_in(page, "/login/", MOBILE)
+    page.goto(f"/study/lessons/{lesson.pk}/")
+    player = page.locator("[data-study-player]")
+    expect(player).to_have_attribute("data-session", re.compile(".+"))
+
+    # Play a little and pause (a heartbeat kept in Redis), then play on to the end.
+    page.evaluate("() => { const v = document.querySelector('video'); v.muted = true; v.play(); }")
+    page.wait_for_function("() => document.querySelector('video').currentTime > 2")
+    page.evaluate("() => document.querySelector('video').pause()")
+    expect(player).to_have_attribute("data-beats", "1")
+    page.evaluate("() => document.querySelector('video').play()")
+    expect(page.locator("[data-complete]")).to_be_visible(timeout=PLAY_TIMEOUT_MS)
+
+    expect(player).to_have_attribute("data-beats", str(len(sent)))
+    # Each heartbeat sends back the ticket of the answer before it (none after the answer
+    # that completed the lesson in the database).
+    assert len(sent) >= 2 and "ticket" not in sent[0] and answers[0]["ticket"]
+    assert [beat.get("ticket") for beat in sent[1:]] == [
+        answer["ticket"] for answer in answers[: len(sent) - 1]
+    ]
+    progress = LessonProgress.objects.get(learner=learner)
+    assert progress.completed_at is not None
+    assert progress.verified_ms <= progress.lesson.duration_seconds * 1000

@@ -68,6 +68,11 @@ class HeartbeatBody(Schema):
     )
     rate: float = 1.0
     visible: bool = Field(True, description="Whether the page is visible (reading)")
+    ticket: str | None = Field(
+        None,
+        description="The ticket of this session's previous answer, sent back unchanged "
+        "(optional; it saves the server a read)",
+    )
 
 
 class StopOut(Schema):
@@ -87,6 +92,9 @@ class HeartbeatOut(Schema):
     completed: bool
     stop: StopOut | None
     attention: AttentionOut | None
+    ticket: str | None = Field(
+        None, description="Send it back with the next heartbeat of this session (opaque)"
+    )
 
 
 class AttentionIn(Schema):
@@ -199,7 +207,10 @@ def heartbeat(request: HttpRequest, session_id: UUID, payload: HeartbeatBody) ->
                     "bad_token", _("This study session's token is not valid."), status=403
                 )
             result = heartbeat_accept(
-                actor=Actor(ip=client_ip(request)), session_id=session_id, beat=beat
+                actor=Actor(ip=client_ip(request)),
+                session_id=session_id,
+                beat=beat,
+                ticket=payload.ticket,
             )
         else:
             require(request, Capability.STUDY)
@@ -208,6 +219,7 @@ def heartbeat(request: HttpRequest, session_id: UUID, payload: HeartbeatBody) ->
                 user_id=request.auth.pk,
                 session_id=session_id,
                 beat=beat,
+                ticket=payload.ticket,
             )
     except StudyRefused as refused:
         return _refused(refused)

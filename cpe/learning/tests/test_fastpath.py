@@ -169,3 +169,48 @@ def test_through_the_buffer_the_fast_path_answers_from_redis(playing, heartbeat_
     assert LessonProgress.objects.get(learner=study.learner).verified_ms == 0
     heartbeats_flush()
     assert LessonProgress.objects.get(learner=study.learner).verified_ms >= 14_000
+
+
+def test_through_the_buffer_each_answer_carries_a_ticket_that_the_next_heartbeat_echoes(
+    playing, heartbeat_buffer
+):
+    _study, session = playing
+    app, token = HeartbeatFastPath(Django()), study_token(session.pk)
+    status, payload = call(app, session.pk, BEAT, token)
+    first = json.loads(payload)
+    assert status == 200 and first["ticket"]
+
+    status, payload = call(app, session.pk, {**BEAT, "seq": 2, "ticket": first["ticket"]}, token)
+    second = json.loads(payload)
+    assert (status, second["verdict"]) == (200, "no_progress")
+    assert second["ticket"] and second["ticket"] != first["ticket"]
+    # The API answers the same, and documents the ticket both ways.
+    answer = Client().post(
+        f"/api/v1/learner/sessions/{session.pk}/heartbeats",
+        {**BEAT, "seq": 3, "ticket": second["ticket"]},
+        content_type="application/json",
+        HTTP_X_STUDY_TOKEN=token,
+    )
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["verdict"] == "no_progress" and answer.json()["ticket"]
+    schemas = Client().get("/api/v1/openapi.json").json()["components"]["schemas"]
+    assert "ticket" in schemas["HeartbeatBody"]["properties"]
+    assert "ticket" in schemas["HeartbeatOut"]["properties"]
+    heartbeats_flush()
+    assert Heartbeat.objects.count() == 3
+
+
+def test_a_ticket_that_is_not_text_gets_a_field_error(playing):
+    _study, session = playing
+    status, payload = call(
+        HeartbeatFastPath(Django()),
+        session.pk,
+        {**BEAT, "ticket": 42},
+        study_token(session.pk),
+        language="en",
+    )
+    assert status == 422
+    assert json.loads(payload)["fields"] == {
+        "ticket": ["The ticket must be the text of the last answer's ticket."]
+    }
+    assert not Heartbeat.objects.exists()

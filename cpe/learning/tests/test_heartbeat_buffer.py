@@ -3,6 +3,7 @@ a crash can lose (at most what came since the last flush, less than one interval
 
 from __future__ import annotations
 
+import base64
 import threading
 from datetime import timedelta
 
@@ -17,6 +18,7 @@ from cpe.learning.heartbeat_buffer import (
     heartbeat_accept,
     heartbeats_flush,
     session_held,
+    ticket_state,
 )
 from cpe.learning.models import Heartbeat, LessonProgress, PlanCourse, StudySession
 from cpe.learning.study import HeartbeatIn, Verdict, attention_answer, study_session_start
@@ -293,3 +295,139 @@ def test_a_reset_of_the_course_is_not_undone_by_time_waiting_in_redis(study):
     assert answer.verified_ms == 0
     heartbeats_flush()
     assert stored(study).verified_ms == 0
+
+
+# --- The state ticket: each answer's state, sealed, echoed by the player with its next beat.
+
+
+def beat_with(study, session, seq, at, position, ticket):
+    return heartbeat_accept(
+        actor=ACTOR,
+        learner_id=study.learner.pk,
+        session_id=session.pk,
+        beat=HeartbeatIn(seq=seq, position=position, state="playing"),
+        ticket=ticket,
+        now=T0 + timedelta(seconds=at),
+    )
+
+
+def redis_calls_about(client, session, action) -> list[str]:
+    """The commands Redis received for this session's keys while `action` ran (MONITOR)."""
+    marker = f"{_state_key(session.pk)}:done"
+    with client.monitor() as monitor:
+        action()
+        client.get(marker)
+        seen = []
+        while marker not in (command := monitor.next_command())["command"]:
+            # A script's own commands are listed too; only the calls of the client count.
+            if str(session.pk) in command["command"] and command["client_type"] != "lua":
+                seen.append(command["command"].split()[0])
+    return seen
+
+
+def test_with_the_last_answers_ticket_a_heartbeat_is_one_redis_call(study, heartbeat_buffer):
+    session = start(study)
+    first = beat(study, session, 1, at=15, position=15)
+    assert first.ticket
+
+    answers = []
+    calls = redis_calls_about(
+        heartbeat_buffer,
+        session,
+        lambda: answers.append(beat_with(study, session, 2, 30, 30, first.ticket)),
+    )
+    assert calls == ["EVALSHA"]  # no read of the state before the write
+    assert (answers[0].verdict, answers[0].credited_ms, answers[0].verified_ms) == (
+        "credited",
+        15_000,
+        30_000,
+    )
+    heartbeats_flush()
+    assert stored(study).verified_ms == 30_000
+
+
+def test_an_old_ticket_sent_again_is_judged_on_the_state_in_redis(study):
+    session = start(study)
+    first = beat(study, session, 1, at=15, position=15)
+    second = beat_with(study, session, 2, 30, 30, first.ticket)
+    assert second.verdict == Verdict.CREDITED
+
+    # The same heartbeat replayed with the first answer's ticket (which says seq 1).
+    replayed = beat_with(study, session, 2, 31, 31, first.ticket)
+    assert (replayed.verdict, replayed.credited_ms) == (Verdict.REPLAY, 0)
+    # And a later heartbeat with the old ticket is credited from the real last one only.
+    later = beat_with(study, session, 3, 45, 45, first.ticket)
+    assert (later.verdict, later.credited_ms, later.verified_ms) == ("credited", 15_000, 45_000)
+    heartbeats_flush()
+    assert stored(study).verified_ms == 45_000
+
+
+def test_a_forged_ticket_or_another_sessions_is_not_believed(study, regions):
+    session = start(study)
+    first = beat(study, session, 1, at=15, position=15)
+    other = enrolment(district=regions["420102"], lessons=[("video", 600)], sequence=2)
+    other_session = start(other)
+    other_ticket = beat(other, other_session, 1, at=15, position=15).ticket
+    forged = first.ticket[:-4] + ("AAAA" if not first.ticket.endswith("AAAA") else "BBBB")
+
+    seq, at = 2, 30
+    for ticket in (forged, other_ticket, "not a ticket"):
+        answer = beat_with(study, session, seq, at, at, ticket)
+        assert (answer.verdict, answer.credited_ms) == (Verdict.CREDITED, 15_000)
+        assert beat_with(study, session, seq, at + 1, at + 1, ticket).verdict == Verdict.REPLAY
+        seq, at = seq + 1, at + 15
+    heartbeats_flush()
+    assert stored(study).verified_ms == 60_000
+
+
+def test_a_ticket_from_before_the_session_was_written_out_does_not_match_after(study):
+    session = start(study)
+    first = beat(study, session, 1, at=15, position=15)
+    # The session leaves Redis (an attention check, another tab...) and comes back, its
+    # version counting from the start again.
+    with session_held(session.pk):
+        pass
+    second = beat(study, session, 2, at=30, position=30)
+    assert second.verdict == Verdict.CREDITED
+
+    # The first ticket (seq 1) has the same version number as the state now (seq 2).
+    replayed = beat_with(study, session, 2, 31, 31, first.ticket)
+    assert (replayed.verdict, replayed.credited_ms) == (Verdict.REPLAY, 0)
+    heartbeats_flush()
+    assert stored(study).verified_ms == 30_000
+
+
+def test_after_a_redis_crash_a_ticket_does_not_bring_back_what_was_lost(study, heartbeat_buffer):
+    session = start(study)
+    answer = beat(study, session, 1, at=15, position=15)
+    heartbeats_flush()
+    answer = beat_with(study, session, 2, 30, 30, answer.ticket)  # not flushed
+    heartbeat_buffer.delete(*heartbeat_buffer.scan_iter("test:hb:*"))
+
+    # Judged on the last flushed state (seq 1 at 15 s), not on the ticket's.
+    again = beat_with(study, session, 2, 31, 31, answer.ticket)
+    assert (again.verdict, again.credited_ms, again.verified_ms) == ("credited", 16_000, 31_000)
+    heartbeats_flush()
+    assert stored(study).verified_ms == 31_000
+
+
+def test_the_ticket_keeps_the_next_attention_check_secret(
+    study, regions, heartbeat_buffer, settings
+):
+    region_policy_save(
+        actor=ACTOR,
+        region=regions["420000"],
+        effective_from=2018,
+        makeup_from=2019,
+        attention_check_minutes=15,
+        heartbeat_seconds=INTERVAL,
+    )
+    session = start(study)
+    ticket = beat(study, session, 1, at=15, position=15).ticket
+    due = heartbeat_buffer.hget(_state_key(session.pk), "due")
+    assert due
+
+    assert due.encode() not in base64.urlsafe_b64decode(ticket + "=" * (-len(ticket) % 4))
+    assert ticket_state(session.pk, ticket)["due"] == due
+    settings.SECRET_KEY = "another deployment's key, long enough to be taken for a real one"
+    assert ticket_state(session.pk, ticket) is None

@@ -51,21 +51,38 @@ def no_attention_checks(regions):
     )
 
 
-@pytest.fixture(autouse=True, params=["database", "buffer"])
+# The state tickets the answers carried, echoed with the next heartbeat as the player does
+# (when the tests run with tickets).
+_tickets: dict | None = None
+
+
+@pytest.fixture(autouse=True, params=["database", "buffer", "buffer with tickets"])
 def keeping(request):
-    """Where heartbeats are kept: straight in the database, or in the Redis buffer."""
-    if request.param == "buffer":
+    """Where heartbeats are kept: straight in the database, or in the Redis buffer (with or
+    without the player echoing each answer's state ticket)."""
+    global _tickets
+    if request.param != "database":
         request.getfixturevalue("heartbeat_buffer")
-    return request.param
+    _tickets = {} if request.param == "buffer with tickets" else None
+    yield request.param
+    _tickets = None
 
 
 def heartbeat_record(*, actor, learner, session_id, beat, now):
     """One heartbeat the way the API keeps it (through the buffer when it is on), then the
     buffer written out so that the test reads the database."""
     try:
-        return heartbeat_accept(
-            actor=actor, learner_id=learner.pk, session_id=session_id, beat=beat, now=now
+        result = heartbeat_accept(
+            actor=actor,
+            learner_id=learner.pk,
+            session_id=session_id,
+            beat=beat,
+            ticket=_tickets.get(str(session_id)) if _tickets is not None else None,
+            now=now,
         )
+        if _tickets is not None:
+            _tickets[str(session_id)] = result.ticket
+        return result
     finally:
         heartbeats_flush()
 
