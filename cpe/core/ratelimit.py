@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import math
 import time
 
@@ -13,6 +14,21 @@ def parse_rate(rate: str) -> tuple[int, int]:
     """'10/300' means ten attempts per 300 seconds."""
     count, _, seconds = rate.partition("/")
     return int(count), int(seconds or 60)
+
+
+def address_network(ip: str) -> str:
+    """The identity a per-address limit counts: an IPv4 address whole, an IPv6 address by its
+    /64, as one subscriber is routinely given a whole /64 and could otherwise take a fresh
+    address for every attempt. An IPv4-mapped IPv6 address counts as its IPv4 address."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:  # "unknown", or already a network
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def _key(scope: str, identity: str) -> str:

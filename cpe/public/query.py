@@ -22,6 +22,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from cpe.core.ratelimit import (
+    address_network,
     parse_rate,
     rate_limit_blocked,
     rate_limit_count,
@@ -214,7 +215,7 @@ def _parse(id_number: str, name: str, year: int | str | None) -> tuple[str, str,
 def proof_bits_required(ip: str) -> int:
     """0 while the address has free queries left; else the difficulty of its next proof."""
     free, _window = parse_rate(settings.PUBLIC_QUERY_FREE)
-    used = rate_limit_count(scope=SCOPE_FREE, identity=ip)
+    used = rate_limit_count(scope=SCOPE_FREE, identity=address_network(ip))
     if used < free:
         return 0
     bits = settings.PUBLIC_QUERY_POW_BITS + used - free
@@ -228,6 +229,7 @@ def challenge_for(ip: str) -> Challenge | None:
 
 
 def _throttle_anonymous(ip: str, id_hash: str, proof: Proof) -> None:
+    ip = address_network(ip)  # an IPv6 /64 counts as one address
     limits = [
         (SCOPE_IP, ip, settings.PUBLIC_QUERY_RATE_IP),
         (SCOPE_ID, id_hash, settings.PUBLIC_QUERY_RATE_ID),
