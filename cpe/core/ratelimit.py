@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import ipaddress
 import math
 import time
 
@@ -15,26 +17,52 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), int(seconds or 60)
 
 
+def address_network(ip: str) -> str:
+    """The identity a per-address limit counts: an IPv4 address whole, an IPv6 address by its
+    /64, as one subscriber is routinely given a whole /64 and could otherwise take a fresh
+    address for every attempt. An IPv4-mapped IPv6 address counts as its IPv4 address."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:  # "unknown", or already a network
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 def _key(scope: str, identity: str) -> str:
     digest = hashlib.sha256(identity.encode()).hexdigest()[:32]
     return f"rl:{scope}:{digest}"
 
 
-def rate_limit_hit(*, scope: str, identity: str, rate: str) -> bool:
-    """Count one attempt; True when this attempt is over the limit."""
-    limit, window = parse_rate(rate)
+def rate_limit_increment(*, scope: str, identity: str, rate: str) -> int:
+    """Count one attempt and return the window's count with it, from one atomic increment:
+    attempts arriving together each see their own number, never the same one."""
+    _limit, window = parse_rate(rate)
     key = _key(scope, identity)
     if cache.add(key, 1, timeout=window):
-        count = 1
         cache.set(f"{key}:ends", time.time() + window, timeout=window)
-    else:
-        try:
-            count = cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=window)
-            cache.set(f"{key}:ends", time.time() + window, timeout=window)
-            count = 1
-    return count > limit
+        return 1
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=window)
+        cache.set(f"{key}:ends", time.time() + window, timeout=window)
+        return 1
+
+
+def rate_limit_hit(*, scope: str, identity: str, rate: str) -> bool:
+    """Count one attempt; True when this attempt is over the limit."""
+    limit, _window = parse_rate(rate)
+    return rate_limit_increment(scope=scope, identity=identity, rate=rate) > limit
+
+
+def rate_limit_refund(*, scope: str, identity: str) -> None:
+    """Take back one counted attempt (atomically), for an attempt that turned out not to count."""
+    with contextlib.suppress(ValueError):  # the window ended meanwhile: nothing to take back
+        cache.decr(_key(scope, identity))
 
 
 def rate_limit_blocked(*, scope: str, identity: str, rate: str) -> bool:

@@ -18,6 +18,8 @@ from django.core import signing
 from django.core.cache import cache
 from django.utils.crypto import constant_time_compare, salted_hmac
 
+from cpe.core.ratelimit import address_network
+
 SALT = "cpe.public.pow"
 ALGORITHM = "sha256-leading-zero-bits"
 _COUNTER = re.compile(r"\d{1,20}")
@@ -40,7 +42,9 @@ class ProofRefused(Exception):
 
 
 def _address_tag(ip: str) -> str:
-    return salted_hmac(SALT, ip, algorithm="sha256").hexdigest()[:24]
+    # Bound to the address's /64 for IPv6, as the limits are: a proof holds across the
+    # addresses one subscriber's devices rotate through.
+    return salted_hmac(SALT, address_network(ip), algorithm="sha256").hexdigest()[:24]
 
 
 def leading_zero_bits(digest: bytes) -> int:

@@ -22,10 +22,13 @@ from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from cpe.core.ratelimit import (
+    address_network,
     parse_rate,
     rate_limit_blocked,
     rate_limit_count,
     rate_limit_hit,
+    rate_limit_increment,
+    rate_limit_refund,
     rate_limit_retry_after,
 )
 from cpe.credits.models import YearStatus
@@ -211,14 +214,18 @@ def _parse(id_number: str, name: str, year: int | str | None) -> tuple[str, str,
     return parsed_id, parsed_name, parsed_year
 
 
-def proof_bits_required(ip: str) -> int:
-    """0 while the address has free queries left; else the difficulty of its next proof."""
+def _bits_after(used: int) -> int:
+    """The difficulty of the query that follows `used` queries in the window (0: free)."""
     free, _window = parse_rate(settings.PUBLIC_QUERY_FREE)
-    used = rate_limit_count(scope=SCOPE_FREE, identity=ip)
     if used < free:
         return 0
     bits = settings.PUBLIC_QUERY_POW_BITS + used - free
     return min(bits, settings.PUBLIC_QUERY_POW_MAX_BITS)
+
+
+def proof_bits_required(ip: str) -> int:
+    """0 while the address has free queries left; else the difficulty of its next proof."""
+    return _bits_after(rate_limit_count(scope=SCOPE_FREE, identity=address_network(ip)))
 
 
 def challenge_for(ip: str) -> Challenge | None:
@@ -228,20 +235,25 @@ def challenge_for(ip: str) -> Challenge | None:
 
 
 def _throttle_anonymous(ip: str, id_hash: str, proof: Proof) -> None:
+    ip = address_network(ip)  # an IPv6 /64 counts as one address
     limits = [
         (SCOPE_IP, ip, settings.PUBLIC_QUERY_RATE_IP),
         (SCOPE_ID, id_hash, settings.PUBLIC_QUERY_RATE_ID),
     ]
     _check(limits)
-    bits = proof_bits_required(ip)
+    # Counted before it is decided, as the hard limits are: queries arriving together each
+    # get their own place, so no more than the free ones skip the proof. A query refused for
+    # its proof gives its place back, so the challenge it gets is the one the next needs.
+    used = rate_limit_increment(scope=SCOPE_FREE, identity=ip, rate=settings.PUBLIC_QUERY_FREE)
+    bits = _bits_after(used - 1)
     if bits:
         try:
             proof_verify(ip=ip, token=proof.challenge, counter=proof.counter, min_bits=bits)
         except ProofRefused as refused:
+            rate_limit_refund(scope=SCOPE_FREE, identity=ip)
             raise QueryProofNeeded(
                 challenge=challenge_issue(ip=ip, bits=bits), reason=refused.reason
             ) from None
-    rate_limit_hit(scope=SCOPE_FREE, identity=ip, rate=settings.PUBLIC_QUERY_FREE)
     _count(limits)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from cpe.core.ratelimit import (
+    address_network,
     rate_limit_blocked,
     rate_limit_count,
     rate_limit_hit,
@@ -32,3 +33,11 @@ def test_without_a_window_the_whole_window_is_the_answer_and_a_reset_forgets_bot
 
     assert rate_limit_count(scope="t", identity="b") == 0
     assert rate_limit_retry_after(scope="t", identity="b", rate="2/60") == 60
+
+
+def test_an_ipv6_address_counts_by_its_64_and_an_ipv4_address_whole():
+    assert address_network("2001:db8:1:2:3:4:5:6") == "2001:db8:1:2::/64"
+    assert address_network("2001:db8:1:2::ffff") == "2001:db8:1:2::/64"
+    assert address_network("::ffff:198.51.100.4") == "198.51.100.4"
+    assert address_network("198.51.100.4") == "198.51.100.4"
+    assert address_network("unknown") == "unknown"

@@ -89,3 +89,23 @@ def test_one_proof_sent_many_times_at_once_is_accepted_once(regions, settings):
     )
 
     assert outcomes == Counter(no_match=1, proof_needed=7)
+
+
+def test_queries_from_one_address_at_once_get_exactly_the_free_ones_without_a_proof(
+    regions, settings
+):
+    settings.PUBLIC_QUERY_RATE_ID = "100/3600"
+    settings.PUBLIC_QUERY_RATE_IP = "100/3600"
+    ip = "203.0.113.8"
+
+    outcomes = together(
+        10,
+        lambda index: credit_query_run(
+            ip=ip, id_number=make_id_number(sequence=980 + index), name=NAME
+        ),
+    )
+    challenge = challenge_for(ip)
+
+    assert outcomes == Counter(no_match=3, proof_needed=7)
+    # The refused ones gave their places back: the next query needs the first difficulty.
+    assert challenge is not None and challenge.bits == settings.PUBLIC_QUERY_POW_BITS

@@ -418,3 +418,46 @@ def test_a_body_that_is_not_json_is_a_400_and_a_missing_field_a_422():
 
     assert broken.status_code == 400 and broken.json()["code"] == "bad_request"
     assert missing.status_code == 422 and list(missing.json()["fields"]) == ["id_number"]
+
+
+def test_the_addresses_of_one_ipv6_64_share_the_free_queries_and_the_limit(ask, settings):
+    for index in range(3):
+        ask(
+            {"id_number": make_id_number(sequence=810 + index), "name": NAME},
+            ip=f"2001:db8:1:2::{index + 1:x}",
+        )
+
+    next_in_the_64 = ask({"id_number": UNKNOWN, "name": NAME}, ip="2001:db8:1:2:ffff::9")
+    next_64 = ask({"id_number": UNKNOWN, "name": NAME}, ip="2001:db8:1:3::1")
+
+    assert next_in_the_64.status_code == 428
+    assert next_64.status_code == 404
+
+    settings.PUBLIC_QUERY_FREE = "100/600"  # the hard limit alone
+    for index in range(5):
+        ask(
+            {"id_number": make_id_number(sequence=820 + index), "name": NAME},
+            ip=f"2001:db8:1:2::{index + 100:x}",
+        )
+    assert ask({"id_number": UNKNOWN, "name": NAME}, ip="2001:db8:1:2::abcd").status_code == 429
+
+
+def test_a_proof_solved_on_one_address_of_a_64_holds_on_another_of_it(ask, person, id_number):
+    challenge = challenge_issue(ip="2001:db8:5::1", bits=4)
+    proof = {
+        "pow_challenge": challenge.token,
+        "pow_counter": proof_solve(challenge.token, challenge.bits),
+    }
+    use_free_queries(ask, ip="2001:db8:5::2")
+
+    response = ask({"id_number": id_number, "name": NAME, **proof}, ip="2001:db8:5::2")
+
+    assert response.status_code == 200
+
+
+def test_an_ipv4_mapped_ipv6_address_counts_as_its_ipv4_address(ask):
+    use_free_queries(ask, ip="203.0.113.7")
+
+    response = ask({"id_number": UNKNOWN, "name": NAME}, ip="::ffff:203.0.113.7")
+
+    assert response.status_code == 428
