@@ -316,12 +316,13 @@ def conversion_rule_problems(
         value = _decimal(values.get(name))
         if value is None or value <= 0:
             errors[name] = [_("Enter a positive number of credits.")]
-        elif value != value.quantize(Decimal("0.1")):
-            errors[name] = [_("Credits are recorded to one decimal place.")]
         elif value > annual_credits:
+            # Before rounding: quantizing a huge number raises instead of answering.
             errors[name] = [
                 _("At most a whole year's %(credits)s credits.") % {"credits": annual_credits}
             ]
+        elif value != value.quantize(Decimal("0.1")):
+            errors[name] = [_("Credits are recorded to one decimal place.")]
         else:
             amounts[name] = value
     if amounts.get("min_credits", 0) > amounts.get("max_credits", 10**6):
@@ -336,6 +337,16 @@ def conversion_rule_problems(
     elif values.get("unit") == Unit.DAY and "days" not in details:
         errors["detail_fields"] = [_("Counted per day, the application must ask for the days.")]
     return errors
+
+
+YEAR_FIRST, YEAR_LAST = 1900, 2099
+
+
+def year_problem() -> str:
+    return _("Choose a year from %(first)s to %(last)s.") % {
+        "first": YEAR_FIRST,
+        "last": YEAR_LAST,
+    }
 
 
 def conversion_regions(user: Any) -> list[Region]:
@@ -364,10 +375,14 @@ def conversion_rule_save(
         raise PermissionDenied
     if kind not in KINDS:
         raise ValidationError({"kind": [_("This kind of activity is not in the table.")]})
+    if not isinstance(year, int) or not YEAR_FIRST <= year <= YEAR_LAST:
+        raise ValidationError({"year": [year_problem()]})
     annual = policy_for(region, year).annual_credits
     problems = conversion_rule_problems(values, annual_credits=annual)
     if problems:
         raise ValidationError(problems)
+    # Two first edits of one region and year would both copy the table: one waits here.
+    Region.objects.select_for_update().only("pk").get(pk=region.pk)
     if not ConversionRule.objects.filter(region=region, effective_from=year).exists():
         in_force = conversion_table(region, year)
         known = {rule.kind for rule in in_force.rules}

@@ -32,7 +32,12 @@ from cpe.core.models import Job
 from cpe.core.services import Actor, audit_record, job_enqueue
 from cpe.credits.conversion import KIND_LABELS, KINDS
 from cpe.credits.models import CreditEntry, CreditImport
-from cpe.credits.registration import direct_record_problems, entry_already_recorded
+from cpe.credits.registration import (
+    activity_key,
+    direct_record_problems,
+    entry_already_recorded,
+    standing_entries,
+)
 from cpe.credits.services import credit_record
 from cpe.regions.models import Region
 from cpe.registry.crypto import mask_id_number
@@ -122,10 +127,10 @@ class _Context:
     district: Region
     learners: dict[str, Learner]  # by ID-number hash
     kinds: dict[str, tuple[str, str]]
-    seen: dict[tuple[int, int, str, str], int]
-    tables: dict[tuple[int, int], Any] = field(default_factory=dict)
-    # (learner, year, source, reference) of the batch's learners' entries (not reversals)
-    recorded: set[tuple[int, int, str, str]] = field(default_factory=set)
+    seen: dict[tuple[int, str, str], int]
+    tables: dict[tuple, Any] = field(default_factory=dict)
+    # (learner, source, normalised reference) of the batch's learners' standing entries
+    recorded: set[tuple[int, str, str]] = field(default_factory=set)
 
 
 def _row_problems(
@@ -181,7 +186,7 @@ def _check(context: _Context, number: int, cells: dict[str, Any]) -> tuple[str, 
     values, errors = _row_problems(context, cells)
     first_row = None
     if not errors:
-        key = (values["learner"], values["year"], values["source"], values["reference"])
+        key = (values["learner"], *activity_key(values["source"], values["reference"]))
         first_row = context.seen.get(key)
         if first_row is None:
             context.seen[key] = number
@@ -232,14 +237,12 @@ def _learners(batch: list[tuple[int, dict[str, Any]]]) -> dict[str, Learner]:
     return {learner.id_number_hash: learner for learner in learners}
 
 
-def _recorded(learners: Any) -> set[tuple[int, int, str, str]]:
+def _recorded(learners: Any) -> set[tuple[int, str, str]]:
     """What the ledger already holds for these learners, as import rows are matched on it."""
-    ids = [learner.pk for learner in learners]
-    return set(
-        CreditEntry.objects.filter(learner_id__in=ids, reverses__isnull=True).values_list(
-            "learner_id", "year", "source", "reference"
-        )
+    rows = standing_entries([learner.pk for learner in learners]).values_list(
+        "learner_id", "source", "reference"
     )
+    return {(learner, *activity_key(source, reference)) for learner, source, reference in rows}
 
 
 def credit_import_check(*, credit_import: CreditImport, progress: Progress) -> CreditImport:
@@ -442,7 +445,6 @@ def credit_import_apply(*, actor: Actor, credit_import: CreditImport, progress: 
                 Learner.objects.select_for_update(no_key=True).only("pk").get(pk=learner.pk)
                 if entry_already_recorded(
                     learner_id=learner.pk,
-                    year=line["year"],
                     source=line["source"],
                     reference=line["reference"],
                 ):

@@ -341,10 +341,11 @@ class CreditApplication(models.Model):
         verbose_name_plural = _("credit applications")
         indexes = [models.Index(fields=["state", "created_at"])]
         constraints = [
-            # The same activity once per learner and year while it waits or was granted.
+            # The same activity waits once per learner and year; once granted, the ledger's
+            # activity key refuses it again (and frees it when the credits are reversed).
             models.UniqueConstraint(
                 fields=["learner", "year", "kind", "reference"],
-                condition=Q(state__in=["pending", "approved"]),
+                condition=Q(state="pending"),
                 name="credit_application_once",
             ),
         ]

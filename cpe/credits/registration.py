@@ -31,8 +31,9 @@ from cpe.credits.conversion import (
     conversion_table,
 )
 from cpe.credits.models import CreditApplication, CreditEntry
-from cpe.credits.services import credit_record
+from cpe.credits.services import credit_record, credits_value_problem
 from cpe.learning.years import first_required_year, this_year
+from cpe.regions.policy import policy_for
 from cpe.registry.crypto import mask_id_number
 from cpe.registry.models import Learner
 from cpe.registry.services import EVIDENCE_MAX_BYTES, evidence_content_type
@@ -57,6 +58,37 @@ def normalised_reference(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).upper()[:100]
 
 
+# Entries approved before the activity key carried "#<application> " before the reference.
+_APPLICATION_PREFIX = re.compile(r"^#\d+\s+")
+
+
+def activity_key(source: str, reference: str) -> tuple[str, str]:
+    """What makes two credits the same activity: the source and the normalised reference,
+    whatever the year, the kind or the way (application, direct recording, import)."""
+    return source, normalised_reference(_APPLICATION_PREFIX.sub("", reference or ""))
+
+
+def _not_deregistered(learner: Learner) -> None:
+    if learner.status == Learner.Status.DEREGISTERED:
+        raise ValidationError(
+            {"learner": [_("This learner is deregistered: no credits are recorded for them.")]}
+        )
+
+
+def _recorded_already(existing: CreditEntry) -> ValidationError:
+    return ValidationError(
+        {
+            "reference": [
+                _("These credits were recorded already on %(date)s (entry %(entry)s).")
+                % {
+                    "date": timezone.localtime(existing.created_at).strftime("%Y-%m-%d"),
+                    "entry": existing.pk,
+                }
+            ]
+        }
+    )
+
+
 def _year_problem(learner: Learner, year: Any) -> str:
     first, last = first_required_year(learner), this_year()
     if not isinstance(year, int) or year < first or year > last:
@@ -76,7 +108,7 @@ def _credits_value(raw: Any) -> Decimal | None:
 
 
 def rule_for(
-    learner: Learner, year: int, kind: str, tables: dict[tuple[int, int], Any] | None = None
+    learner: Learner, year: int, kind: str, tables: dict[tuple, Any] | None = None
 ) -> Rule | None:
     """The active line of the learner's table for the year, or None (`tables` keeps the
     tables already read, for a caller checking many rows)."""
@@ -105,7 +137,7 @@ def _clean_details(
             errors[name] = [_("Line breaks and control characters are not allowed here.")]
         elif len(value) > DETAIL_MAX_LENGTH:
             errors[name] = [_("At most %(count)s characters.") % {"count": DETAIL_MAX_LENGTH}]
-        elif spec.number and (not value.isdigit() or not 1 <= int(value) <= 366):
+        elif spec.number and not (value.isascii() and value.isdecimal() and 1 <= int(value) <= 366):
             errors[name] = [_("Enter a whole number from 1 to 366.")]
         elif spec.pattern and not re.fullmatch(spec.pattern, value.upper()):
             errors[name] = [
@@ -156,6 +188,8 @@ def _find_duplicate(
             reference=reference,
             state__in=[State.PENDING, State.APPROVED],
         )
+        # Credits taken back leave the activity free to be applied for again.
+        .exclude(entry__reversed_by__isnull=False)
         .order_by("id")
         .first()
     )
@@ -329,6 +363,7 @@ def credit_application_approve(
         _require_registrar(actor, application.learner)
         if application.state != State.PENDING:
             raise _already_decided(application)
+        _not_deregistered(application.learner)
         amount = application.credits_claimed if credits in (None, "") else _credits_value(credits)
         if amount is None or not application.min_credits <= amount <= application.max_credits:
             raise ValidationError(
@@ -351,6 +386,15 @@ def credit_application_approve(
                     ]
                 }
             )
+        # Under the learner's lock, so an import or a recording of the same activity waits.
+        Learner.objects.select_for_update(no_key=True).only("pk").get(pk=application.learner_id)
+        existing = entry_already_recorded(
+            learner_id=application.learner_id,
+            source=application.source,
+            reference=application.reference,
+        )
+        if existing is not None:
+            raise _recorded_already(existing)
         before = _summary(application)
         entry = credit_record(
             actor=actor,
@@ -361,7 +405,8 @@ def credit_application_approve(
             source=application.source,
             reference=application_reference(application),
             approved_by=actor.user,
-            reason=reason,
+            # The application stays traceable here (and by its entry link), not in the key.
+            reason=f"#{application.pk} {reason}".strip(),
         )
         application.state = State.APPROVED
         application.decided_at = timezone.now()
@@ -382,8 +427,9 @@ def credit_application_approve(
 
 
 def application_reference(application: CreditApplication) -> str:
-    """The ledger entry's reference: the application's number, then what it is about."""
-    return f"#{application.pk} {application.reference}"[:100]
+    """The ledger entry's reference: what the application is about, as an import or a direct
+    recording of the same activity would write it, so they match."""
+    return application.reference[:100]
 
 
 def credit_application_reject(
@@ -443,22 +489,21 @@ def _number(value: Decimal) -> str:
 # --- Officers recording credits directly --------------------------------------------------
 
 
-def entry_already_recorded(
-    *, learner_id: int, year: int, source: str, reference: str
-) -> CreditEntry | None:
-    """The entry (not a reversal) that already records this learner, year, source and
-    reference: what makes recording and importing the same credits twice add nothing."""
-    return (
-        CreditEntry.objects.filter(
-            learner_id=learner_id,
-            year=year,
-            source=source,
-            reference=reference,
-            reverses__isnull=True,
-        )
-        .order_by("id")
-        .first()
+def standing_entries(learner_ids: list[int]) -> QuerySet[CreditEntry]:
+    """Entries that still count: neither a reversal nor reversed."""
+    return CreditEntry.objects.filter(
+        learner_id__in=learner_ids, reverses__isnull=True, reversed_by__isnull=True
     )
+
+
+def entry_already_recorded(*, learner_id: int, source: str, reference: str) -> CreditEntry | None:
+    """The standing entry that already credits this learner for the activity (source and
+    normalised reference, any year): what makes the same credits twice add nothing."""
+    wanted = activity_key(source, reference)
+    for entry in standing_entries([learner_id]).filter(source=source).order_by("id"):
+        if activity_key(entry.source, entry.reference) == wanted:
+            return entry
+    return None
 
 
 def direct_record_problems(
@@ -470,7 +515,7 @@ def direct_record_problems(
     category: str,
     credits: Any,
     reference: str,
-    tables: dict[tuple[int, int], Any] | None = None,
+    tables: dict[tuple, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
     """The values an officer's recording resolves to (source, category, credits) and what
     is wrong with them, by field: the table's limits for a kind, and a reference."""
@@ -480,8 +525,19 @@ def direct_record_problems(
     if year_problem:
         errors["year"] = [year_problem]
     value = _credits_value(credits)
-    if value is None or value <= 0:
-        errors["credits"] = [_("Credits must be a positive number.")]
+    annual = None
+    if not year_problem:
+        policy_key = ("policy", learner.district_id, year)
+        if tables is None or policy_key not in tables:
+            annual = policy_for(learner.district, year).annual_credits
+            if tables is not None:
+                tables[policy_key] = annual
+        else:
+            annual = tables[policy_key]
+    # The ledger's own check, so a row checked here is one credit_record accepts.
+    amount_problem = credits_value_problem(value, annual)
+    if amount_problem:
+        errors["credits"] = [amount_problem]
     rule = None
     if kind and not year_problem:
         rule = rule_for(learner, year, kind, tables)
@@ -490,11 +546,7 @@ def direct_record_problems(
         else:
             resolved["source"] = rule.source
             resolved["category"] = rule.category or category
-            if (
-                value is not None
-                and value > 0
-                and not (rule.min_credits <= value <= rule.max_credits)
-            ):
+            if not amount_problem and not (rule.min_credits <= value <= rule.max_credits):
                 errors["credits"] = [
                     _("For this kind the table allows %(low)s to %(high)s credits.")
                     % {"low": _number(rule.min_credits), "high": _number(rule.max_credits)}
@@ -539,6 +591,7 @@ def credit_record_direct(
     (its source, category and limits) or a source with a category. The same credits twice
     (learner, year, source and reference) are refused, naming the entry that has them."""
     _require_registrar(actor, learner)
+    _not_deregistered(learner)
     resolved, errors = direct_record_problems(
         learner=learner,
         year=year,
@@ -554,22 +607,11 @@ def credit_record_direct(
         Learner.objects.select_for_update(no_key=True).only("pk").get(pk=learner.pk)
         existing = entry_already_recorded(
             learner_id=learner.pk,
-            year=year,
             source=resolved["source"],
             reference=resolved["reference"],
         )
         if existing is not None:
-            raise ValidationError(
-                {
-                    "reference": [
-                        _("These credits were recorded already on %(date)s (entry %(entry)s).")
-                        % {
-                            "date": timezone.localtime(existing.created_at).strftime("%Y-%m-%d"),
-                            "entry": existing.pk,
-                        }
-                    ]
-                }
-            )
+            raise _recorded_already(existing)
         return credit_record(
             actor=actor,
             learner=learner,

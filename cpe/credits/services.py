@@ -119,6 +119,22 @@ def _credits_value(raw: Any) -> Decimal | None:
     return value if value.is_finite() else None
 
 
+def credits_value_problem(value: Decimal | None, annual_credits: int | None) -> str:
+    """What is wrong with an entry's credits ("" when nothing is); the size is compared
+    before rounding, since rounding a huge number raises rather than answers."""
+    if value is None or value <= 0:
+        return _("Credits must be a positive number.")
+    if annual_credits is not None and value > annual_credits:
+        return _("One entry cannot carry more than a whole year's %(credits)s credits.") % {
+            "credits": annual_credits
+        }
+    if value >= 100000:
+        return _("Too many credits for one entry.")
+    if value != value.quantize(Decimal("0.1")):
+        return _("Credits are recorded to one decimal place.")
+    return ""
+
+
 def credit_record(
     *,
     actor: Actor,
@@ -142,15 +158,9 @@ def credit_record(
     errors: dict[str, list[str]] = {}
     value = _credits_value(credits)
     policy = policy_for(learner.district, year) if isinstance(year, int) else None
-    if value is None or value <= 0:
-        errors["credits"] = [_("Credits must be a positive number.")]
-    elif value != value.quantize(Decimal("0.1")):
-        errors["credits"] = [_("Credits are recorded to one decimal place.")]
-    elif policy is not None and value > policy.annual_credits:
-        errors["credits"] = [
-            _("One entry cannot carry more than a whole year's %(credits)s credits.")
-            % {"credits": policy.annual_credits}
-        ]
+    problem = credits_value_problem(value, policy.annual_credits if policy else None)
+    if problem:
+        errors["credits"] = [problem]
     today = timezone.localdate()
     if not isinstance(year, int) or year > today.year or year < first_required_year(learner):
         errors["year"] = [

@@ -20,7 +20,15 @@ from cpe.api.auth import require, session_auth
 from cpe.core.capabilities import Capability
 from cpe.core.services import Actor
 from cpe.credits import imports
-from cpe.credits.conversion import Rule, conversion_regions, conversion_rule_save, conversion_table
+from cpe.credits.conversion import (
+    YEAR_FIRST,
+    YEAR_LAST,
+    Rule,
+    conversion_regions,
+    conversion_rule_save,
+    conversion_table,
+    year_problem,
+)
 from cpe.credits.models import CreditApplication, CreditImport
 from cpe.credits.registration import (
     applications_for_learner,
@@ -460,7 +468,7 @@ def import_confirm(request: HttpRequest, import_id: UUID, payload: ConfirmIn) ->
 
 @staff_router.get(
     "/credit-conversion/{region_code}/{year}",
-    response={200: TableOut, 403: ErrorOut, 404: ErrorOut},
+    response={200: TableOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
     summary="The conversion table in force for a region in my scope and a year",
 )
 def staff_conversion(request: HttpRequest, region_code: str, year: int) -> dict:
@@ -470,6 +478,8 @@ def staff_conversion(request: HttpRequest, region_code: str, year: int) -> dict:
     # A table is read in one's region and above it (a district follows its city's table).
     if not (region.path.startswith(scope) or scope.startswith(region.path)):
         raise Http404
+    if not YEAR_FIRST <= year <= YEAR_LAST:
+        raise ValidationError({"year": [year_problem()]})
     return _table(region, year)
 
 

@@ -160,3 +160,44 @@ def test_the_import_api_uploads_checks_and_confirms(
     assert confirmed.status_code == 202
     assert CreditEntry.objects.get().reference == "名单A"
     assert not CreditApplication.objects.exists()
+
+
+def test_an_officer_recording_1e30_credits_gets_a_field_error_not_a_server_error(
+    applicant, users, client_for
+):
+    officer = client_for(users["district_officer"])
+    body = {
+        "learner_id": applicant.pk,
+        "year": THIS_YEAR,
+        "source": "face_to_face",
+        "category": "professional",
+        "credits": "1e30",
+        "reference": "培训班",
+    }
+    refused = officer.post("/api/v1/staff/credit-entries", body, content_type="application/json")
+    assert refused.status_code == 422 and "credits" in refused.json()["fields"]
+    assert CreditEntry.objects.count() == 0
+
+
+def test_the_conversion_call_refuses_a_huge_value_and_a_year_outside_1900_to_2099(
+    users, client_for
+):
+    city = client_for(users["city_admin"])
+    line = {
+        "credits_per_unit": "1e30",
+        "min_credits": "20",
+        "max_credits": "40",
+        "detail_fields": ["title", "journal", "issn", "cn"],
+    }
+    huge = city.put(
+        f"/api/v1/staff/credit-conversion/420100/{THIS_YEAR}/paper_sole",
+        line,
+        content_type="application/json",
+    )
+    assert huge.status_code == 422 and "credits_per_unit" in huge.json()["fields"]
+    for year in (-5, 40000):
+        url = f"/api/v1/staff/credit-conversion/420100/{year}/paper_sole"
+        put = city.put(url, line | {"credits_per_unit": "40"}, content_type="application/json")
+        assert put.status_code == 422 and "year" in put.json()["fields"]
+        read = city.get(f"/api/v1/staff/credit-conversion/420100/{year}")
+        assert read.status_code == 422

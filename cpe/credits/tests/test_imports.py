@@ -329,3 +329,22 @@ def test_a_check_that_fails_unexpectedly_leaves_the_import_refused_not_checking(
     credit_import = upload(users, xlsx([]))
     assert credit_import.state == "refused" and credit_import.message
     assert credit_import.job.refresh_from_db() is None and credit_import.job.state == "failed"
+
+
+def test_an_import_row_for_credits_recorded_directly_under_another_spelling_adds_nothing(
+    people, users
+):
+    credit_record_direct(
+        actor=Actor(user=users["district_officer"]),
+        learner=people[0],
+        year=THIS_YEAR,
+        kind="exam_subject",
+        credits="90",
+        reference="z2024-0001",
+    )
+    checked = upload(
+        users, xlsx([exam_row(people[0], reference="Ｚ2024 - 0001".replace(" - ", "-"))])
+    )
+    assert (checked.new_count, checked.unchanged_count) == (0, 1)
+    confirm(users, checked)
+    assert CreditEntry.objects.count() == 1

@@ -116,7 +116,8 @@ def test_approving_records_one_ledger_entry_and_moves_the_year(applicant, users)
     assert (entry.source, entry.category, entry.credits) == ("exam", "professional", 90)
     assert entry.approved_by == users["district_officer"]
     assert entry.recorded_by == users["district_officer"]
-    assert entry.reference == f"#{application.pk} Z2024-0001"
+    assert entry.reference == "Z2024-0001"
+    assert entry.reason == f"#{application.pk}"
     status = YearStatus.objects.get(learner=applicant, year=THIS_YEAR)
     assert status.professional_credits == 90
     assert AuditEntry.objects.filter(action="credit_application.approve").count() == 1
@@ -148,7 +149,8 @@ def test_a_changed_amount_needs_a_reason_and_stays_within_the_tables_limits(appl
     approved = credit_application_approve(
         actor=actor, application=application, credits="20", reason="刊物非核心"
     )
-    assert approved.entry.credits == 20 and approved.entry.reason == "刊物非核心"
+    assert approved.entry.credits == 20
+    assert approved.entry.reason == f"#{application.pk} 刊物非核心"
 
 
 def test_a_rejection_needs_a_reason_and_writes_nothing_to_the_ledger(applicant, users):
@@ -273,3 +275,86 @@ def test_the_study_dashboard_and_the_staff_study_page_show_the_applications(
     assert f"/staff/credits/applications/{application.pk}/" in staff.content.decode()
     support = client_for(users["support"]).get(f"/staff/learners/{applicant.pk}/study/")
     assert 'id="credit-applications"' not in support.content.decode()
+
+
+def _record_directly(users, learner, reference, **kwargs):
+    from cpe.credits.registration import credit_record_direct
+
+    values = {"kind": "exam_subject", "credits": "90"} | kwargs
+    return credit_record_direct(
+        actor=officer_actor(users), learner=learner, year=THIS_YEAR, reference=reference, **values
+    )
+
+
+def test_an_approved_certificate_cannot_be_recorded_again_directly_in_any_spelling(
+    applicant, users
+):
+    approved = credit_application_approve(
+        actor=officer_actor(users), application=apply_for_credits(applicant)
+    )
+    with pytest.raises(ValidationError) as twice:
+        _record_directly(users, applicant, "z2024 - 0001".replace(" - ", "-"))
+    assert str(approved.entry.pk) in twice.value.message_dict["reference"][0]
+    assert CreditEntry.objects.count() == 1
+
+
+def test_an_application_for_credits_already_recorded_is_refused_at_approval(applicant, users):
+    entry = _record_directly(users, applicant, "Ｚ2024-0001")
+    application = apply_for_credits(applicant)
+    with pytest.raises(ValidationError) as twice:
+        credit_application_approve(actor=officer_actor(users), application=application)
+    assert str(entry.pk) in twice.value.message_dict["reference"][0]
+    application.refresh_from_db()
+    assert application.state == "pending" and CreditEntry.objects.count() == 1
+
+
+def test_reversed_credits_may_be_recorded_again_and_applied_for_again(applicant, users):
+    from cpe.credits.services import credit_reverse
+
+    approved = credit_application_approve(
+        actor=officer_actor(users), application=apply_for_credits(applicant)
+    )
+    credit_reverse(actor=officer_actor(users), entry=approved.entry, reason="证书号错")
+    again = apply_for_credits(applicant)
+    assert again.state == "pending"
+    credit_application_approve(actor=officer_actor(users), application=again)
+    assert sum(e.credits for e in CreditEntry.objects.filter(learner=applicant)) == 90
+
+
+def test_a_deregistered_learner_gets_no_credits_directly_or_by_approval(applicant, users):
+    from cpe.registry.models import Learner
+
+    application = apply_for_credits(applicant)
+    Learner.objects.filter(pk=applicant.pk).update(status=Learner.Status.DEREGISTERED)
+    applicant.refresh_from_db()
+    with pytest.raises(ValidationError) as direct:
+        _record_directly(users, applicant, "X-1")
+    assert "deregistered" in direct.value.message_dict["learner"][0]
+    with pytest.raises(ValidationError):
+        credit_application_approve(actor=officer_actor(users), application=application)
+    assert not CreditEntry.objects.exists()
+
+
+def test_a_direct_recording_of_1e99999999_credits_is_a_field_error(applicant, users):
+    with pytest.raises(ValidationError) as huge:
+        _record_directly(
+            users,
+            applicant,
+            "X-1",
+            kind="",
+            source="face_to_face",
+            category="professional",
+            credits="1e99999999",
+        )
+    assert "credits" in huge.value.message_dict
+    assert not CreditEntry.objects.exists()
+
+
+def test_days_in_a_non_ascii_digit_are_a_field_error(applicant):
+    from cpe.credits.conversion import NATIONAL_TABLE
+    from cpe.credits.registration import _clean_details
+
+    rule = next(r for r in NATIONAL_TABLE if "days" in r.detail_fields)
+    details = {name: "x" for name in rule.detail_fields} | {"days": "፩"}
+    _cleaned, errors = _clean_details(rule, details)
+    assert "days" in errors
