@@ -30,7 +30,11 @@ def completed_learners(district: Region, year: int) -> list[Learner]:
     )
 
 
-@job_kind(CERTIFICATE_BATCH, gettext_lazy("Certificates of a district"))
+@job_kind(
+    CERTIFICATE_BATCH,
+    gettext_lazy("Certificates of a district"),
+    result_for_requester_only=True,
+)
 def certificate_batch(context: JobContext) -> dict[str, Any]:
     params = context.params
     district = Region.objects.filter(code=params["district"]).first()

@@ -23,16 +23,26 @@ class JobKind:
     name: str
     label: str | Promise
     handler: JobHandler
+    # A result file that only the person who asked for it may fetch (a district's
+    # certificates, say), rather than everyone who may see the job in their region.
+    result_for_requester_only: bool = False
 
 
 _KINDS: dict[str, JobKind] = {}
 
 
-def job_kind(name: str, label: str | Promise) -> Callable[[JobHandler], JobHandler]:
+def job_kind(
+    name: str, label: str | Promise, *, result_for_requester_only: bool = False
+) -> Callable[[JobHandler], JobHandler]:
     """Declare a function as the handler of a job kind."""
 
     def register(handler: JobHandler) -> JobHandler:
-        _KINDS[name] = JobKind(name=name, label=label, handler=handler)
+        _KINDS[name] = JobKind(
+            name=name,
+            label=label,
+            handler=handler,
+            result_for_requester_only=result_for_requester_only,
+        )
         return handler
 
     return register
@@ -48,3 +58,8 @@ def job_kind_get(name: str) -> JobKind:
 def job_kind_label(name: str) -> str:
     kind = _KINDS.get(name)
     return str(kind.label) if kind else name
+
+
+def job_result_for_requester_only(name: str) -> bool:
+    kind = _KINDS.get(name)
+    return kind.result_for_requester_only if kind else False

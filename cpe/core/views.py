@@ -8,9 +8,10 @@ from django.shortcuts import render
 
 from cpe.core.capabilities import Capability
 from cpe.core.forms import AuditFilterForm
-from cpe.core.jobs import job_kind_label
+from cpe.core.jobs import job_kind_label, job_result_for_requester_only
 from cpe.core.permissions import capability_required
 from cpe.core.selectors import audit_actions, audit_search, health_report, jobs_visible
+from cpe.core.services import Actor, audit_record
 
 
 @capability_required(Capability.AUDIT_VIEW)
@@ -55,7 +56,17 @@ def job_download(request: HttpRequest, job_id: str) -> HttpResponse:
     job = _visible_job(request, job_id)
     if not job.result_file:
         raise Http404
+    if job_result_for_requester_only(job.kind) and job.created_by_id != request.user.pk:
+        raise Http404
     name = job.result_file.name.rsplit("/", 1)[-1]
+    # Result files hold people's records (certificates, rows with errors): who fetched one is
+    # kept like any opening of evidence.
+    audit_record(
+        actor=Actor.from_request(request),
+        action="job.download",
+        target=job,
+        region_path=job.region_path,
+    )
     return FileResponse(job.result_file.open("rb"), as_attachment=True, filename=name)
 
 

@@ -64,8 +64,28 @@ def test_only_the_requester_downloads_the_zip(
             {"district": "420102", "year": timezone.localdate().year, "language": "en"},
         )
     job = Job.objects.get(kind="certificates.batch")
-    for other in ("officer_elsewhere", "city_admin", "auditor"):
+    # Support sees every job of its region (to answer questions about them), not this file.
+    assert client_for(users["support"]).get(f"/staff/jobs/{job.pk}/").status_code == 200
+    for other in ("officer_elsewhere", "city_admin", "auditor", "support"):
         assert client_for(users[other]).get(f"/staff/jobs/{job.pk}/download/").status_code == 404
+    assert not AuditEntry.objects.filter(action="job.download").exists()
+
+
+def test_every_download_of_a_result_file_is_audited(
+    make_learner, users, client_for, django_capture_on_commit_callbacks
+):
+    complete_year(make_learner())
+    officer = client_for(users["district_officer"])
+    with django_capture_on_commit_callbacks(execute=True):
+        officer.post(
+            "/staff/certificates/batch/",
+            {"district": "420102", "year": timezone.localdate().year, "language": "en"},
+        )
+    job = Job.objects.get(kind="certificates.batch")
+    _zip(officer, job)
+    entry = AuditEntry.objects.get(action="job.download")
+    assert entry.actor_id == users["district_officer"].pk
+    assert entry.target_id == str(job.pk)
 
 
 def test_an_officer_cannot_ask_for_another_district(users, client_for):
