@@ -106,4 +106,11 @@ def learner_certificates(learner: Learner) -> QuerySet[Certificate]:
 
 
 def current_certificate(learner: Learner, year: int) -> Certificate | None:
+    """The certificate to hand out for a year: none once the year is no longer complete (a
+    reversal revoked it), so nobody prints a paper the verification page would refuse."""
+    complete = YearStatus.objects.filter(
+        learner=learner, year=year, status=YearStatus.Status.COMPLETE
+    )
+    if not complete.exists():
+        return None
     return learner_certificates(learner).filter(year=year).select_related("district").first()

@@ -119,6 +119,16 @@ def _issue(*, actor: Actor, learner: Learner, year: int) -> Certificate:
     return certificate
 
 
+def certificate_download_audit(*, actor: Actor, certificate: Certificate) -> None:
+    """Staff opening a learner's certificate is kept, as any opening of a person's record."""
+    audit_record(
+        actor=actor,
+        action="certificate.download",
+        target=certificate,
+        after={"number": certificate.number, "year": certificate.year},
+    )
+
+
 def certificate_batch_start(
     *, actor: Actor, district: Region, year: int, language: str = "zh-hans"
 ) -> Job:

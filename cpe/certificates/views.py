@@ -24,7 +24,11 @@ from cpe.certificates.selectors import (
     current_certificate,
     learner_certificates,
 )
-from cpe.certificates.services import certificate_batch_start, certificate_issue
+from cpe.certificates.services import (
+    certificate_batch_start,
+    certificate_download_audit,
+    certificate_issue,
+)
 from cpe.certificates.signing import verify_keys
 from cpe.core.capabilities import Capability
 from cpe.core.permissions import capability_required
@@ -102,6 +106,7 @@ def staff_certificate_download(request: HttpRequest, learner_id: int, year: int)
     certificate = current_certificate(learner, year)
     if certificate is None:
         raise Http404
+    certificate_download_audit(actor=Actor.from_request(request), certificate=certificate)
     return pdf_response(certificate, DownloadForm(request.GET).language_code())
 
 

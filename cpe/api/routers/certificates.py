@@ -23,7 +23,11 @@ from cpe.certificates.selectors import (
     current_certificate,
     verification_url,
 )
-from cpe.certificates.services import certificate_batch_start, certificate_issue
+from cpe.certificates.services import (
+    certificate_batch_start,
+    certificate_download_audit,
+    certificate_issue,
+)
 from cpe.certificates.signing import verify_keys
 from cpe.certificates.views import pdf_response, verification_rate_exceeded
 from cpe.core.capabilities import Capability
@@ -186,6 +190,7 @@ def learner_certificate_pdf(
     certificate = current_certificate(learner_for_staff(user=user, learner_id=learner_id), year)
     if certificate is None:
         raise Http404
+    certificate_download_audit(actor=Actor.from_request(request), certificate=certificate)
     return pdf_response(certificate, language)
 
 

@@ -8,6 +8,9 @@ from django.utils import timezone
 from cpe.certificates.models import Certificate
 from cpe.certificates.services import certificate_issue
 from cpe.certificates.testing import SYSTEM, complete_year
+from cpe.core.models import AuditEntry
+from cpe.credits.models import CreditEntry
+from cpe.credits.services import credit_reverse
 from cpe.credits.testing import record
 
 pytestmark = pytest.mark.django_db
@@ -95,3 +98,33 @@ def test_the_staff_study_page_lists_the_certificates(completed, users, client_fo
     certificate = certificate_issue(actor=SYSTEM, learner=learner, year=year)
     page = client_for(users["district_officer"]).get(f"/staff/learners/{learner.pk}/study/")
     assert certificate.number_grouped in page.content.decode()
+
+
+def test_a_year_revoked_after_issue_hands_out_no_certificate(signed_in, users, client_for):
+    learner, client = signed_in
+    year = complete_year(learner)
+    certificate_issue(actor=SYSTEM, learner=learner, year=year)
+    pdf_url = f"/api/v1/learner/certificates/{year}/pdf"
+    staff_url = f"/staff/learners/{learner.pk}/certificates/{year}/"
+    officer = client_for(users["district_officer"])
+    assert client.get(pdf_url).status_code == 200
+    assert officer.get(staff_url).status_code == 200
+    entry = CreditEntry.objects.filter(learner=learner, year=year).first()
+    credit_reverse(actor=SYSTEM, entry=entry, reason="recorded for the wrong person")
+    assert client.get(pdf_url).status_code == 404
+    assert officer.get(staff_url).status_code == 404
+    assert (
+        officer.get(f"/api/v1/staff/learners/{learner.pk}/certificates/{year}/pdf").status_code
+        == 404
+    )
+
+
+def test_staff_downloads_of_a_certificate_are_audited(completed, users, client_for):
+    learner, year = completed
+    certificate_issue(actor=SYSTEM, learner=learner, year=year)
+    officer = client_for(users["district_officer"])
+    officer.get(f"/staff/learners/{learner.pk}/certificates/{year}/")
+    officer.get(f"/api/v1/staff/learners/{learner.pk}/certificates/{year}/pdf")
+    opened = AuditEntry.objects.filter(action="certificate.download")
+    assert opened.count() == 2
+    assert {entry.actor_id for entry in opened} == {users["district_officer"].pk}
