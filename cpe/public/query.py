@@ -325,7 +325,12 @@ def credit_query_run(
     else:
         _throttle_anonymous(ip, id_hash, proof or Proof())
     # Only the name is read before it is compared, so a wrong name costs what nobody costs.
-    found = Learner.objects.filter(id_number_hash=id_hash).values_list("pk", "name").first()
+    people = Learner.objects.filter(id_number_hash=id_hash)
+    if office_key is not None:
+        # A key answers for the province that issued it: elsewhere is "no match", by the same
+        # one query.
+        people = people.filter(district__path__startswith=office_key.region.path)
+    found = people.values_list("pk", "name").first()
     name_matches = found is not None and constant_time_compare(found[1], parsed_name)
     learner = None
     if name_matches:

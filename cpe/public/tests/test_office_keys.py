@@ -14,6 +14,7 @@ from cpe.core.testing import database_dump
 from cpe.public.models import OfficeApiKey
 from cpe.public.services import office_key_issue, office_key_revoke
 from cpe.public.tests.conftest import NAME
+from cpe.regions.services import region_upsert
 from cpe.registry.testing import make_id_number
 
 pytestmark = pytest.mark.django_db
@@ -185,3 +186,13 @@ def test_the_django_admin_shows_keys_but_changes_nothing(office_key, users, clie
     assert opened.status_code == 200
     assert key.key_hash not in opened.content.decode() and raw not in opened.content.decode()
     assert client.get("/admin/public/officeapikey/add/").status_code == 403
+
+
+def test_a_key_answers_only_for_the_province_that_issued_it(ask, person, id_number, users):
+    hunan = region_upsert(actor=Actor.for_system("tests"), code="430000", name="湖南省")
+    _key, raw = office_key_issue(
+        actor=Actor(user=users["superuser"]), office="湖南省会计考试办公室", region=hunan
+    )
+    elsewhere = ask({"id_number": id_number, "name": NAME}, authorization=f"Bearer {raw}")
+    assert elsewhere.status_code == 404
+    assert elsewhere.json()["code"] == "no_match"
