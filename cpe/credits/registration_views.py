@@ -366,7 +366,10 @@ def staff_import(request: HttpRequest, import_id: UUID) -> HttpResponse:
     job = credit_import.job
     busy = credit_import.state in (State.CHECKING, State.APPLYING) and not (job and job.is_finished)
     errors = Paginator(credit_import.error_rows, 50).get_page(request.GET.get("page"))
-    rows = [(row, imports.row_error_lines(row["errors"])) for row in errors]
+    rows = [
+        (row["row"], row.get("id_number"), row.get("name"), imports.row_error_lines(row["errors"]))
+        for row in errors
+    ]
     return render(
         request,
         "credits/staff_import.html",

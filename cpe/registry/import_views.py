@@ -111,7 +111,10 @@ def import_detail(request: HttpRequest, import_id: UUID) -> HttpResponse:
     job = learner_import.job
     busy = state in (State.CHECKING, State.APPLYING) and not (job and job.is_finished)
     errors = Paginator(learner_import.row_errors.all(), 50).get_page(request.GET.get("page"))
-    rows = [(error, row_error_lines(error.messages)) for error in errors]
+    rows = [
+        (error.row_number, error.id_number_masked, error.name, row_error_lines(error.messages))
+        for error in errors
+    ]
     return render(
         request,
         "registry/import_detail.html",
