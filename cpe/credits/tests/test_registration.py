@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cpe.accounts.roles import Role
 from cpe.core.models import AuditEntry
@@ -327,7 +327,7 @@ def test_a_deregistered_learner_gets_no_credits_directly_or_by_approval(applican
     application = apply_for_credits(applicant)
     Learner.objects.filter(pk=applicant.pk).update(status=Learner.Status.DEREGISTERED)
     applicant.refresh_from_db()
-    with pytest.raises(ValidationError) as direct:
+    with pytest.raises(ValidationError) as direct, translation.override("en"):
         _record_directly(users, applicant, "X-1")
     assert "deregistered" in direct.value.message_dict["learner"][0]
     with pytest.raises(ValidationError):
