@@ -19,8 +19,8 @@ What runs (PostgreSQL only; in a child process, on a throw-away database `test_<
    - the same when nothing changed (every row read, compared, none written);
    - the reference: a hand-written aggregate over the same tables (per learner and year the
      sums by category, the district's rules, whether the year is met), read to the end.
-5. The learner's credits page queries (`learner_credit_years` and `learner_entries`, what
-   `/study/credits/` and `/api/v1/learner/credits` run) for LEDGER_SAMPLES random learners
+5. The learner's credits page queries (the learner with their district, then
+   `learner_credit_overview`, what `/study/credits/` and `/api/v1/learner/credits` run) for LEDGER_SAMPLES random learners
    (default 500): median and p95.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/<name> \\
@@ -340,7 +340,7 @@ def _reference() -> int:
 def _page_queries() -> dict:
     from django.db import reset_queries
 
-    from cpe.credits.selectors import learner_credit_years, learner_entries
+    from cpe.credits.selectors import learner_credit_overview
     from cpe.registry.models import Learner
 
     rng = random.Random(7)
@@ -353,10 +353,9 @@ def _page_queries() -> dict:
         pk = rng.randint(first, last)
         started = time.perf_counter()
         learner = Learner.objects.select_related("district").get(pk=pk)
-        years = learner_credit_years(learner)
-        entries = list(learner_entries(learner))
+        credits = learner_credit_overview(learner)
         elapsed = (time.perf_counter() - started) * 1000
-        assert years and entries
+        assert credits.years and credits.entries
         if n >= 20:  # the first ones warm the connection and the caches
             times.append(elapsed)
         reset_queries()

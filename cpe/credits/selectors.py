@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cpe.credits import engine
 from cpe.credits.models import CreditEntry, YearStatus
-from cpe.learning.years import required_years
+from cpe.learning.years import first_required_year, required_years
 from cpe.regions.policy import Policy, policies_for
 from cpe.registry.models import Learner
 
@@ -116,21 +118,40 @@ def _number(value: Decimal) -> str:
 
 
 def learner_entries(learner: Learner, year: int | None = None) -> QuerySet[CreditEntry]:
-    entries = CreditEntry.objects.filter(learner=learner).select_related("reverses")
-    entries = entries.prefetch_related("reversed_by")
+    """The learner's entries, newest first, each with `is_reversed` (a later entry reverses
+    it): one query, whatever the page shows of them."""
+    reversal = CreditEntry.objects.filter(reverses=OuterRef("pk"))
+    entries = CreditEntry.objects.filter(learner=learner).annotate(is_reversed=Exists(reversal))
     if year is not None:
         entries = entries.filter(year=year)
     return entries.order_by("-created_at", "-id")
 
 
-def learner_credit_years(learner: Learner) -> list[YearCredits]:
-    """Every required year and every year with entries, newest first, from the stored status."""
+@dataclass(frozen=True)
+class CreditOverview:
+    """What the credits page and API show: the years, and every entry newest first."""
+
+    years: list[YearCredits]
+    entries: list[CreditEntry]
+
+
+def learner_credit_overview(
+    learner: Learner, *, today: datetime.date | None = None
+) -> CreditOverview:
+    """Every required year and every year with entries, newest first, from the stored status;
+    four queries (statuses, entries, the rules and their caps) whatever the number of years."""
+    today = today or timezone.localdate()
     statuses = {s.year: s for s in YearStatus.objects.filter(learner=learner)}
+    all_entries = list(learner_entries(learner))
     entries: dict[int, list[CreditEntry]] = {}
-    for entry in learner_entries(learner):
+    for entry in all_entries:
         entries.setdefault(entry.year, []).append(entry)
-    years = sorted(set(required_years(learner)) | set(statuses) | set(entries), reverse=True)
-    policies = policies_for(learner.district, years)
+    # The rules of every year the page may list, read once: those with a status or entries,
+    # and those from the first required year to this one (required_years picks among them).
+    span = range(min(first_required_year(learner), today.year), today.year + 1)
+    policies = policies_for(learner.district, sorted(set(statuses) | set(entries) | set(span)))
+    required = required_years(learner, today=today, current_policy=policies[today.year])
+    years = sorted(set(required) | set(statuses) | set(entries), reverse=True)
     result = []
     for year in years:
         policy = policies[year]
@@ -149,4 +170,9 @@ def learner_credit_years(learner: Learner) -> list[YearCredits]:
         year_entries = entries.get(year, [])
         caps = engine.year_outcome(year_entries, policy).caps if policy.source_caps else ()
         result.append(YearCredits(year, policy, *values, entries=year_entries, caps=caps))
-    return result
+    return CreditOverview(years=result, entries=all_entries)
+
+
+def learner_credit_years(learner: Learner) -> list[YearCredits]:
+    """The years of learner_credit_overview: required ones and those with entries."""
+    return learner_credit_overview(learner).years

@@ -29,15 +29,21 @@ def first_required_year(learner: Learner) -> int:
     return timezone.localtime(learner.collected_at).year
 
 
-def required_years(learner: Learner, *, today: datetime.date | None = None) -> list[int]:
+def required_years(
+    learner: Learner,
+    *,
+    today: datetime.date | None = None,
+    current_policy: Policy | None = None,
+) -> list[int]:
     """The years up to the current one that the learner must (still) be able to complete.
 
     Years before the region's make-up start cannot be studied any more, so they are not
-    listed; without make-up only the current year is.
+    listed; without make-up only the current year is. A caller that has read the current
+    year's rules already passes them as `current_policy`.
     """
     current = (today or timezone.localdate()).year
     first = first_required_year(learner)
-    policy = policy_for(learner.district, current)
+    policy = current_policy or policy_for(learner.district, current)
     earliest = current if policy.makeup_from is None else max(first, policy.makeup_from)
     return [year for year in range(max(first, earliest), current + 1)]
 

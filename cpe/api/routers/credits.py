@@ -15,7 +15,7 @@ from cpe.api.auth import require, session_auth
 from cpe.core.capabilities import Capability
 from cpe.core.services import Actor
 from cpe.credits.models import CreditEntry
-from cpe.credits.selectors import YearCredits, learner_credit_years, learner_entries
+from cpe.credits.selectors import YearCredits, learner_credit_overview, learner_entries
 from cpe.credits.services import credit_reverse
 from cpe.learning.selectors import learner_for_user
 from cpe.registry.models import Learner
@@ -106,9 +106,10 @@ def _year(year: YearCredits) -> dict:
 
 
 def _credits(learner: Learner) -> dict:
+    credits = learner_credit_overview(learner)
     return {
-        "years": [_year(year) for year in learner_credit_years(learner)],
-        "entries": [_entry(entry) for entry in learner_entries(learner)],
+        "years": [_year(year) for year in credits.years],
+        "entries": [_entry(entry) for entry in credits.entries],
     }
 
 

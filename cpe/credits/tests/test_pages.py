@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 
 from cpe.accounts.roles import Role
 from cpe.core.models import AuditEntry
@@ -74,6 +74,34 @@ def test_an_officer_sees_the_ledger_and_reverses_an_entry_with_a_reason(
     assert reversal.recorded_by == users["district_officer"]
     audit = AuditEntry.objects.get(action="credit.reverse")
     assert (audit.actor, audit.reason) == (users["district_officer"], "培训证明不实")
+    # Neither the reversed entry nor its reversal offers to be reversed any more.
+    page = officer.get(f"/staff/learners/{learner_with_credits.pk}/study/").content.decode()
+    assert f"/credits/{entry.pk}/reverse/" not in page
+    assert f"/credits/{reversal.pk}/reverse/" not in page
+    other = CreditEntry.objects.filter(learner=learner_with_credits, reverses=None).exclude(
+        pk=entry.pk
+    )
+    assert f"/credits/{other.get().pk}/reverse/" in page
+
+
+def test_the_credits_read_is_four_queries_however_many_years_and_entries(
+    regions, django_assert_num_queries
+):
+    from cpe.credits.selectors import learner_credit_overview
+    from cpe.registry.models import Learner
+
+    learner = collected_learner(district=regions["420102"], qualification_year=2015)
+    this_year = timezone.localdate().year
+    for year in range(this_year - 3, this_year + 1):
+        record(learner, 30, year=year)
+        record(learner, 20, year=year, category=CreditEntry.Category.PUBLIC)
+    learner = Learner.objects.select_related("district").get(pk=learner.pk)
+    # statuses, entries, the region's rules and their caps
+    with django_assert_num_queries(4):
+        credits = learner_credit_overview(learner)
+    assert len(credits.entries) == 8
+    assert [year.year for year in credits.years][:4] == list(range(this_year, this_year - 4, -1))
+    assert credits.years[-1].year == 2019  # Hubei's make-up start: every year since is required
 
 
 def test_an_auditor_reads_the_ledger_but_has_no_reverse_action(
