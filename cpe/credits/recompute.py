@@ -69,10 +69,14 @@ def _tables() -> dict[str, str]:
 
 
 def _scope_sql(region_path: str, first_year: int | None, last_year: int | None) -> tuple[str, list]:
-    """The WHERE clause (over entry `e` and district `d`) that limits a recomputation."""
+    """The WHERE clause (over entry `e`) that limits a recomputation."""
+    t = _tables()
     clauses, params = ["1 = 1"], []
     if region_path:
-        clauses.append("d.path LIKE %s")
+        clauses.append(
+            f"e.learner_id IN (SELECT l.id FROM {t['learner']} l"  # noqa: S608 (model tables)
+            f" JOIN {t['region']} d ON d.id = l.district_id WHERE d.path LIKE %s)"
+        )
         params.append(region_path + "%")
     if first_year is not None:
         clauses.append("e.year >= %s")
@@ -81,6 +85,19 @@ def _scope_sql(region_path: str, first_year: int | None, last_year: int | None) 
         clauses.append("e.year <= %s")
         params.append(last_year)
     return " AND ".join(clauses), params
+
+
+def _differs(row: str, status: str, met_at: str) -> str:
+    """SQL: the outcome in `row` (its total and professional tenths, and `status` and
+    `met_at` as given) differs from the stored row beside it (`old_…`; none at all)."""
+    return f"""({row}.old_id IS NULL
+        OR {row}.old_status <> {status}
+        OR CAST(ROUND({row}.old_total * 10) AS INTEGER) <> {row}.total
+        OR CAST(ROUND({row}.old_professional * 10) AS INTEGER) <> {row}.professional
+        OR CAST(ROUND({row}.old_public * 10) AS INTEGER) <> {row}.total - {row}.professional
+        OR ({row}.old_met_at IS NULL AND {met_at} IS NOT NULL)
+        OR ({row}.old_met_at IS NOT NULL AND {met_at} IS NULL)
+        OR {row}.old_met_at <> {met_at})"""
 
 
 def _counted_sql(columns: dict[str, str], sources: list[str]) -> tuple[str, str]:
@@ -128,29 +145,29 @@ def recompute_statements(
     for source in sources:
         if not source.replace("_", "").isalnum():
             raise ValueError(f"Not a source code: {source!r}")
-    kind = (
-        "CASE e.source "
-        + " ".join(f"WHEN '{source}' THEN {i + 1}" for i, source in enumerate(sources))
-        + " ELSE 0 END"
-        if sources
-        else "0"
-    )
+    capped = ", ".join(f"'{source}'" for source in sources)
 
     def conditions(row: str, condition: str = "") -> dict[str, str]:
         """Which entries (columns of `row`) each sum takes the credits of: the uncapped
         sources' professional and all credits, each capped source's professional and
-        public ones; only when `condition` holds too, if one is given."""
-        kind, is_pro = f"{row}.kind", f"{row}.is_professional"
-        also = f" AND {condition}" if condition else ""
-        taken = {"u_pro": f"{kind} = 0 AND {is_pro} = 1{also}", "u_total": f"{kind} = 0{also}"}
-        for i in range(len(sources)):
-            taken[f"p_{i}"] = f"{kind} = {i + 1} AND {is_pro} = 1{also}"
-            taken[f"q_{i}"] = f"{kind} = {i + 1} AND {is_pro} = 0{also}"
+        public ones; only when `condition` holds too, if one is given. Written on the
+        entry's own columns: PostgreSQL evaluates each sum's condition apart, so a derived
+        column would be computed again for every sum."""
+        is_pro = f"{row}.category = '{CreditEntry.Category.PROFESSIONAL}'"
+        uncapped = f"{row}.source NOT IN ({capped})" if sources else ""
+        taken = {
+            "u_pro": " AND ".join(c for c in (condition, uncapped, is_pro) if c),
+            "u_total": " AND ".join(c for c in (condition, uncapped) if c),
+        }
+        for i, source in enumerate(sources):
+            also = f"{condition} AND " if condition else ""
+            taken[f"p_{i}"] = f"{also}{row}.source = '{source}' AND {is_pro}"
+            taken[f"q_{i}"] = f"{also}{row}.source = '{source}' AND NOT {is_pro}"
         return taken
 
     def amounts(row: str) -> dict[str, str]:
         return {
-            name: f"CASE WHEN {taken} THEN {row}.tenths ELSE 0 END"
+            name: f"CASE WHEN {taken} THEN {row}.tenths ELSE 0 END" if taken else f"{row}.tenths"
             for name, taken in conditions(row).items()
         }
 
@@ -174,19 +191,17 @@ def recompute_statements(
         # FILTER rather than a CASE in the sum: rows it leaves out cost no transition.
         return ",\n               ".join(
             f"COALESCE(SUM(en.tenths) FILTER (WHERE {taken}), 0) AS {prefix}{name}"
+            if taken
+            else f"COALESCE(SUM(en.tenths), 0) AS {prefix}{name}"
             for name, taken in conditions("en", condition).items()
         )
 
-    district_join = f"JOIN {t['region']} d ON d.id = l.district_id" if region_path else ""
+    # The entries in the scope; the learner's district is looked up once per year, after
+    # the sums, not once per entry.
     entry = f"""
-        SELECT e.id, e.learner_id, e.year, e.created_at, l.district_id,
-               CAST(ROUND(e.credits * 10) AS INTEGER) AS tenths,
-               CASE WHEN e.category = 'professional' THEN 1 ELSE 0 END AS is_professional,
-               CASE WHEN e.reverses_id IS NULL THEN 0 ELSE 1 END AS is_reversal,
-               {kind} AS kind
+        SELECT e.id, e.learner_id, e.year, e.created_at, e.category, e.source, e.reverses_id,
+               CAST(ROUND(e.credits * 10) AS INTEGER) AS tenths
         FROM {t["entry"]} e
-        JOIN {t["learner"]} l ON l.id = e.learner_id
-        {district_join}
         WHERE {where}
     """  # noqa: S608 (table names from the models, source codes checked, values as parameters)
     final_professional, final_total = counted("f_")
@@ -195,32 +210,53 @@ def recompute_statements(
     final_meets = meets(final_professional, final_total)
     judged = f"""
     WITH summary AS (
-        SELECT en.learner_id, en.year, MAX(en.district_id) AS district_id,
-               MAX(en.id) AS last_entry_id, MAX(en.is_reversal) AS has_reversal,
+        SELECT en.learner_id, en.year,
+               MAX(en.id) AS last_entry_id,
+               MAX(CASE WHEN en.reverses_id IS NULL THEN 0 ELSE 1 END) AS has_reversal,
                MAX(s.met_at) AS stored_met_at,
                {sums("f_")},
                {sums("upto_", "en.created_at <= s.met_at")},
                {sums("before_", "en.created_at < s.met_at")}
         FROM ({entry}) en
-        LEFT JOIN {t["status"]} s ON s.learner_id = en.learner_id AND s.year = en.year
+        -- Only a year met once has a moment to check (and the fewer rows, the faster).
+        LEFT JOIN (
+            SELECT learner_id, year, met_at FROM {t["status"]} WHERE met_at IS NOT NULL
+        ) s ON s.learner_id = en.learner_id AND s.year = en.year
         GROUP BY en.learner_id, en.year
     ),
     ruled AS (
-        SELECT m.*, r.annual_tenths, r.professional_tenths{cap_columns}
+        SELECT m.*, l.district_id, r.annual_tenths, r.professional_tenths{cap_columns}
         FROM summary m
-        JOIN recompute_rules r ON r.district_id = m.district_id AND r.year = m.year
+        JOIN {t["learner"]} l ON l.id = m.learner_id
+        JOIN recompute_rules r ON r.district_id = l.district_id AND r.year = m.year
+    ),
+    judged AS (
+        SELECT j.learner_id, j.year, j.district_id, j.last_entry_id, j.has_reversal,
+               j.annual_tenths, j.professional_tenths{cap_columns.replace("r.", "j.")},
+               {final_total} AS total, {final_professional} AS professional,
+               CASE WHEN j.has_reversal = 0 AND NOT {final_meets} THEN 1
+                    WHEN j.has_reversal = 0 AND j.stored_met_at IS NOT NULL
+                         AND {meets(upto_professional, upto_total)}
+                         AND NOT {meets(before_professional, before_total)} THEN 1
+                    ELSE 0 END AS settled,
+               CASE WHEN j.has_reversal = 0 AND {final_meets} THEN j.stored_met_at END
+                   AS settled_met_at,
+               o.id AS old_id, COALESCE(o.status, '{engine.NOT_STARTED}') AS old_status,
+               o.total_credits AS old_total, o.professional_credits AS old_professional,
+               o.public_credits AS old_public, o.met_at AS old_met_at
+        FROM ruled j
+        LEFT JOIN {t["status"]} o ON o.learner_id = j.learner_id AND o.year = j.year
     )
-    SELECT j.learner_id, j.year, j.district_id, j.last_entry_id, j.has_reversal,
-           j.annual_tenths, j.professional_tenths{cap_columns.replace("r.", "j.")},
-           {final_total} AS total, {final_professional} AS professional,
-           CASE WHEN j.has_reversal = 0 AND NOT {final_meets} THEN 1
-                WHEN j.has_reversal = 0 AND j.stored_met_at IS NOT NULL
-                     AND {meets(upto_professional, upto_total)}
-                     AND NOT {meets(before_professional, before_total)} THEN 1
-                ELSE 0 END AS settled,
-           CASE WHEN j.has_reversal = 0 AND {final_meets} THEN j.stored_met_at END
-               AS settled_met_at
-    FROM ruled j
+    -- A settled year is decided here: kept only if its stored row differs.
+    SELECT x.* FROM judged x
+    WHERE x.settled = 0 OR {
+        _differs(
+            "x",
+            f"CASE WHEN x.settled_met_at IS NULL THEN '{engine.IN_PROGRESS}' "
+            f"ELSE '{engine.COMPLETE}' END",
+            "x.settled_met_at",
+        )
+    }
     """  # noqa: S608 (table names from the models, source codes checked, values as parameters)
     running_columns = ",\n               ".join(
         f"SUM({sql}) OVER recorded AS r_{name}" for name, sql in amounts("en").items()
@@ -252,7 +288,8 @@ def recompute_statements(
     WITH decided AS (
         SELECT j.learner_id, j.year, j.total, j.professional, j.last_entry_id,
                CASE WHEN j.settled = 1 THEN j.settled_met_at ELSE m.met_at END AS met_at,
-               j.annual_tenths, j.professional_tenths
+               j.annual_tenths, j.professional_tenths, j.old_id, j.old_status, j.old_total,
+               j.old_professional, j.old_public, j.old_met_at
         FROM recompute_judged j
         LEFT JOIN recompute_met m ON m.learner_id = j.learner_id AND m.year = j.year
     ),
@@ -265,17 +302,9 @@ def recompute_statements(
         FROM decided n
     )
     SELECT n.learner_id, n.year, n.status, n.total, n.professional, n.met_at,
-           n.last_entry_id, COALESCE(s.status, '{engine.NOT_STARTED}') AS old_status
+           n.last_entry_id, n.old_status
     FROM outcome n
-    LEFT JOIN {t["status"]} s ON s.learner_id = n.learner_id AND s.year = n.year
-    WHERE s.id IS NULL
-       OR s.status <> n.status
-       OR CAST(ROUND(s.total_credits * 10) AS INTEGER) <> n.total
-       OR CAST(ROUND(s.professional_credits * 10) AS INTEGER) <> n.professional
-       OR CAST(ROUND(s.public_credits * 10) AS INTEGER) <> n.total - n.professional
-       OR (s.met_at IS NULL AND n.met_at IS NOT NULL)
-       OR (s.met_at IS NOT NULL AND n.met_at IS NULL)
-       OR s.met_at <> n.met_at
+    WHERE {_differs("n", "n.status", "n.met_at")}
     """  # noqa: S608 (table names from the models, values as parameters)
     return [
         ("recompute_judged", judged, params),
@@ -393,8 +422,15 @@ def year_status_recompute_sql(
             sources=sources, region_path=region_path, first_year=first_year, last_year=last_year
         ):
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
+            postgresql = connection.vendor == "postgresql"
+            if postgresql and name == "recompute_judged":
+                # The planner guesses a hundredth of the years this pass yields (the rules'
+                # district and year are not independent) and would then look each stored
+                # row up by index, once per year: hash joins it must use.
+                cursor.execute("SET LOCAL enable_nestloop = off")
             cursor.execute(_temporary(name, select), params)
-            if connection.vendor == "postgresql" and name == "recompute_judged":
+            if postgresql and name == "recompute_judged":
+                cursor.execute("SET LOCAL enable_nestloop = on")
                 cursor.execute("ANALYZE recompute_judged")
         cursor.execute("SELECT COUNT(*) FROM recompute_diff")
         changed = cursor.fetchone()[0]
