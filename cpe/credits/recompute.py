@@ -207,7 +207,8 @@ def recompute_statements(
     final_professional, final_total = counted("f_")
     upto_professional, upto_total = counted("upto_")
     before_professional, before_total = counted("before_")
-    final_meets = meets(final_professional, final_total)
+    final_meets = meets("c.professional", "c.total", row="c")
+    ruled_caps = cap_columns.replace("r.", "j.")
     judged = f"""
     WITH summary AS (
         SELECT en.learner_id, en.year,
@@ -230,22 +231,32 @@ def recompute_statements(
         JOIN {t["learner"]} l ON l.id = m.learner_id
         JOIN recompute_rules r ON r.district_id = l.district_id AND r.year = m.year
     ),
-    judged AS (
+    -- The counted credits and whether the rules were met up to and before the stored
+    -- moment, as columns the next step reads rather than the long expressions again.
+    counted AS (
         SELECT j.learner_id, j.year, j.district_id, j.last_entry_id, j.has_reversal,
-               j.annual_tenths, j.professional_tenths{cap_columns.replace("r.", "j.")},
+               j.stored_met_at, j.annual_tenths, j.professional_tenths{ruled_caps},
                {final_total} AS total, {final_professional} AS professional,
-               CASE WHEN j.has_reversal = 0 AND NOT {final_meets} THEN 1
-                    WHEN j.has_reversal = 0 AND j.stored_met_at IS NOT NULL
-                         AND {meets(upto_professional, upto_total)}
-                         AND NOT {meets(before_professional, before_total)} THEN 1
+               CASE WHEN {meets(upto_professional, upto_total)} THEN 1 ELSE 0 END AS upto_met,
+               CASE WHEN {meets(before_professional, before_total)} THEN 1 ELSE 0 END
+                   AS before_met
+        FROM ruled j
+    ),
+    judged AS (
+        SELECT c.learner_id, c.year, c.district_id, c.last_entry_id, c.has_reversal,
+               c.annual_tenths, c.professional_tenths{cap_columns.replace("r.", "c.")},
+               c.total, c.professional,
+               CASE WHEN c.has_reversal = 0 AND NOT {final_meets} THEN 1
+                    WHEN c.has_reversal = 0 AND c.stored_met_at IS NOT NULL
+                         AND c.upto_met = 1 AND c.before_met = 0 THEN 1
                     ELSE 0 END AS settled,
-               CASE WHEN j.has_reversal = 0 AND {final_meets} THEN j.stored_met_at END
+               CASE WHEN c.has_reversal = 0 AND {final_meets} THEN c.stored_met_at END
                    AS settled_met_at,
                o.id AS old_id, COALESCE(o.status, '{engine.NOT_STARTED}') AS old_status,
                o.total_credits AS old_total, o.professional_credits AS old_professional,
                o.public_credits AS old_public, o.met_at AS old_met_at
-        FROM ruled j
-        LEFT JOIN {t["status"]} o ON o.learner_id = j.learner_id AND o.year = j.year
+        FROM counted c
+        LEFT JOIN {t["status"]} o ON o.learner_id = c.learner_id AND o.year = c.year
     )
     -- A settled year is decided here: kept only if its stored row differs.
     SELECT x.* FROM judged x
@@ -426,11 +437,17 @@ def year_status_recompute_sql(
             if postgresql and name == "recompute_judged":
                 # The planner guesses a hundredth of the years this pass yields (the rules'
                 # district and year are not independent) and would then look each stored
-                # row up by index, once per year: hash joins it must use.
+                # row up by index, once per year: hash joins it must use. And a year has
+                # only three or four entries, so hashing the sums of millions of years
+                # (two dozen each) outgrows memory and the processor's caches: sorting the
+                # entries by year first and summing each year in turn took a third less
+                # time at 1,000,000 learners.
                 cursor.execute("SET LOCAL enable_nestloop = off")
+                cursor.execute("SET LOCAL enable_hashagg = off")
             cursor.execute(_temporary(name, select), params)
             if postgresql and name == "recompute_judged":
                 cursor.execute("SET LOCAL enable_nestloop = on")
+                cursor.execute("SET LOCAL enable_hashagg = on")
                 cursor.execute("ANALYZE recompute_judged")
         cursor.execute("SELECT COUNT(*) FROM recompute_diff")
         changed = cursor.fetchone()[0]
