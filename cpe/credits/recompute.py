@@ -159,8 +159,8 @@ def recompute_statements(
             "u_pro": " AND ".join(c for c in (condition, uncapped, is_pro) if c),
             "u_total": " AND ".join(c for c in (condition, uncapped) if c),
         }
+        also = f"{condition} AND " if condition else ""
         for i, source in enumerate(sources):
-            also = f"{condition} AND " if condition else ""
             taken[f"p_{i}"] = f"{also}{row}.source = '{source}' AND {is_pro}"
             taken[f"q_{i}"] = f"{also}{row}.source = '{source}' AND NOT {is_pro}"
         return taken
@@ -173,7 +173,9 @@ def recompute_statements(
 
     names = list(amounts("en"))
     caps = [f"cap_{i}" for i in range(len(sources))]
-    cap_columns = "".join(f", r.{cap}" for cap in caps)
+
+    def cap_columns(row: str) -> str:
+        return "".join(f", {row}.{cap}" for cap in caps)
 
     def counted(prefix: str, row: str = "j") -> tuple[str, str]:
         return _counted_sql(
@@ -208,7 +210,6 @@ def recompute_statements(
     upto_professional, upto_total = counted("upto_")
     before_professional, before_total = counted("before_")
     final_meets = meets("c.professional", "c.total", row="c")
-    ruled_caps = cap_columns.replace("r.", "j.")
     judged = f"""
     WITH summary AS (
         SELECT en.learner_id, en.year,
@@ -226,7 +227,7 @@ def recompute_statements(
         GROUP BY en.learner_id, en.year
     ),
     ruled AS (
-        SELECT m.*, l.district_id, r.annual_tenths, r.professional_tenths{cap_columns}
+        SELECT m.*, l.district_id, r.annual_tenths, r.professional_tenths{cap_columns("r")}
         FROM summary m
         JOIN {t["learner"]} l ON l.id = m.learner_id
         JOIN recompute_rules r ON r.district_id = l.district_id AND r.year = m.year
@@ -235,7 +236,7 @@ def recompute_statements(
     -- moment, as columns the next step reads rather than the long expressions again.
     counted AS (
         SELECT j.learner_id, j.year, j.district_id, j.last_entry_id, j.has_reversal,
-               j.stored_met_at, j.annual_tenths, j.professional_tenths{ruled_caps},
+               j.stored_met_at, j.annual_tenths, j.professional_tenths{cap_columns("j")},
                {final_total} AS total, {final_professional} AS professional,
                CASE WHEN {meets(upto_professional, upto_total)} THEN 1 ELSE 0 END AS upto_met,
                CASE WHEN {meets(before_professional, before_total)} THEN 1 ELSE 0 END
@@ -244,7 +245,7 @@ def recompute_statements(
     ),
     judged AS (
         SELECT c.learner_id, c.year, c.district_id, c.last_entry_id, c.has_reversal,
-               c.annual_tenths, c.professional_tenths{cap_columns.replace("r.", "c.")},
+               c.annual_tenths, c.professional_tenths{cap_columns("c")},
                c.total, c.professional,
                CASE WHEN c.has_reversal = 0 AND NOT {final_meets} THEN 1
                     WHEN c.has_reversal = 0 AND c.stored_met_at IS NOT NULL
@@ -422,8 +423,9 @@ def year_status_recompute_sql(
     t = _tables()
     now = now or timezone.now()
     stamp = connection.ops.adapt_datetimefield_value(now)
+    postgresql = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if postgresql:
             # The window functions sort the ledger: in memory rather than in temporary files.
             cursor.execute("SET LOCAL work_mem = '256MB'")
             # Compiling these few statements costs more than it saves (a second at any size).
@@ -433,7 +435,6 @@ def year_status_recompute_sql(
             sources=sources, region_path=region_path, first_year=first_year, last_year=last_year
         ):
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
-            postgresql = connection.vendor == "postgresql"
             if postgresql and name == "recompute_judged":
                 # The planner guesses a hundredth of the years this pass yields (the rules'
                 # district and year are not independent) and would then look each stored
