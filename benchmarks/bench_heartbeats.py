@@ -64,6 +64,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import uvloop
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
@@ -117,8 +119,11 @@ def _table(f: dict) -> list[tuple[str, str]]:
         rows.append(
             (
                 f"{label}: server",
-                f"{server['root']}: gunicorn {server['workers']} workers x "
-                f"{server['threads']} threads",
+                f"{server['root']}: gunicorn {server['workers']} {server['worker_class']} "
+                "workers"
+                + (
+                    f" x {server['threads']} threads" if server["worker_class"] == "gthread" else ""
+                ),
             )
         )
         for number, r in enumerate(server["round_figures"], 1):
@@ -191,7 +196,7 @@ def _child() -> None:
             _say(f"starting gunicorn ({server.label}: {server.root})")
             _start_gunicorn(server, {**env, "DATABASE_URL": test_url})
             servers.append(server)
-        figures = asyncio.run(_measure(servers, learners, lesson_id, test_url))
+        figures = uvloop.run(_measure(servers, learners, lesson_id, test_url))
         print(json.dumps(figures))
     finally:
         for server in servers:
@@ -389,11 +394,12 @@ def _start_gunicorn(server: Server, env: dict[str, str]) -> None:
             server.python,
             "-m",
             "gunicorn",
-            "cpe.wsgi",
             "--config",
             str(server.root / "gunicorn.conf.py"),
             "--bind",
             f"127.0.0.1:{server.port}",
+            # The application the configuration names (cpe.asgi), or an older checkout's WSGI.
+            *([] if "wsgi_app" in server.settings else ["cpe.wsgi"]),
         ],
         cwd=server.root,
         env={**os.environ, **env},
@@ -589,7 +595,8 @@ def _server_figures(server: Server) -> dict:
         "label": server.label,
         "root": str(server.root),
         "workers": settings["workers"],
-        "threads": settings["threads"],
+        "worker_class": settings.get("worker_class", "sync"),
+        "threads": settings.get("threads", 1),
         "round_figures": rounds,
         "tps": statistics.median(r["tps"] for r in rounds),
         "rate": statistics.median(r["rate"] for r in rounds),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 from cpe.core.env import env_bool, env_int, env_list, env_secret, env_str, load_dotenv
@@ -128,6 +129,14 @@ SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 HEARTBEAT_BUFFER = env_bool("HEARTBEAT_BUFFER", bool(REDIS_URL))
 HEARTBEAT_FLUSH_SECONDS = env_int("HEARTBEAT_FLUSH_SECONDS", 2)
 HEARTBEAT_BUFFER_PREFIX = env_str("HEARTBEAT_BUFFER_PREFIX", "cpe:hb:")
+# Where the flusher runs: "web", a thread in every process that takes heartbeats (runserver,
+# a lone gunicorn), or "dedicated", only in a process started for it (gunicorn.conf.py sets
+# this and runs it in gunicorn's dirty worker, cpe/learning/flusher.py).
+HEARTBEAT_FLUSHER = env_str("HEARTBEAT_FLUSHER", "web")
+if HEARTBEAT_FLUSHER not in ("web", "dedicated"):
+    raise ImproperlyConfigured(
+        f"HEARTBEAT_FLUSHER must be web or dedicated, not {HEARTBEAT_FLUSHER!r}."
+    )
 
 # --- Background jobs (huey): SQLite file locally, Redis in production.
 HUEY = {

@@ -12,22 +12,26 @@ everything else goes on to Django unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import json
 import math
 import re
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
 from django.conf import settings
 from django.core import signals
 from django.http.cookie import parse_cookie
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from cpe.core.services import Actor, client_ip
-from cpe.learning.heartbeat_buffer import heartbeat_accept
+from cpe.learning.heartbeat_buffer import heartbeat_accept, heartbeat_accept_async
 from cpe.learning.services import StudyRefused
 from cpe.learning.study import HeartbeatIn, heartbeat_answer, study_token_session
 
@@ -59,31 +63,146 @@ def heartbeat_http(
 ) -> list[bytes]:
     # No request_started signal: its receivers reset the debug query log and close old
     # database connections, which request_finished below does after every heartbeat anyway.
+    status, body = heartbeat_answered(environ, _body(environ), path_session)
+    return _json(start_response, status, body)
+
+
+def heartbeat_answered(
+    environ: dict[str, Any], data: Any, path_session: str, *, now: datetime | None = None
+) -> tuple[int, dict[str, Any]]:
+    """The status and body answering a heartbeat (the request's headers in `environ`, its
+    decoded JSON body in `data`), in the caller's language; whatever the database does here
+    ends as Django's request does."""
     translation.activate(_language(environ))
     try:
-        session = study_token_session(environ[TOKEN_HEADER])
-        if session is None or session.hex != path_session.replace("-", "").lower():
-            raise StudyRefused(
-                "bad_token", _("This study session's token is not valid."), status=403
-            )
-        data = _body(environ)
-        beat, errors = parse_heartbeat(data)
-        if beat is None:
-            raise StudyRefused(
-                "validation_error", _("Some fields are not valid."), status=422, fields=errors
-            )
+        session, beat = _heartbeat_request(environ, data, path_session)
         actor = Actor(ip=client_ip(SimpleNamespace(META=environ)))  # type: ignore[arg-type]
         result = heartbeat_accept(
-            session_id=session, beat=beat, actor=actor, ticket=data.get("ticket")
+            session_id=session, beat=beat, actor=actor, ticket=data.get("ticket"), now=now
         )
-        return _json(start_response, 200, heartbeat_answer(result))
+        return 200, heartbeat_answer(result)
     except StudyRefused as refused:
-        return _refuse(start_response, refused)
+        return refused.status, _refusal(refused)
     finally:
         translation.deactivate()
         # As Django's own handler ends a request: database connections past their age or
         # broken are closed.
         signals.request_finished.send(sender=HeartbeatFastPath)
+
+
+def _heartbeat_request(
+    environ: dict[str, Any], data: Any, path_session: str
+) -> tuple[uuid.UUID, HeartbeatIn]:
+    """The session the token proves and the heartbeat's fields, or StudyRefused."""
+    session = study_token_session(environ[TOKEN_HEADER])
+    if session is None or session.hex != path_session.replace("-", "").lower():
+        raise StudyRefused("bad_token", _("This study session's token is not valid."), status=403)
+    beat, errors = parse_heartbeat(data)
+    if beat is None:
+        raise StudyRefused(
+            "validation_error", _("Some fields are not valid."), status=422, fields=errors
+        )
+    return session, beat
+
+
+# --- The same on an event loop (cpe.asgi, gunicorn's asgi worker).
+
+ASGIApp = Callable[[dict, Callable, Callable], Awaitable[None]]
+# Heartbeats the database must record (an attention check, a lesson completing, a session
+# not in Redis) run in these threads, so the event loop never waits for the database; a few
+# per process bound its database connections.
+_DATABASE_THREADS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="heartbeat-db")
+
+
+class HeartbeatFastPathASGI:
+    """Wraps the Django ASGI application (cpe.asgi): a heartbeat carrying its session's token
+    is answered on the event loop, with one Redis call when the session plays in the buffer;
+    every other request goes to Django."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            match = HEARTBEAT_PATH.match(scope["path"])
+            if match:
+                environ = _asgi_environ(scope)
+                if environ.get(TOKEN_HEADER):
+                    await _heartbeat_asgi(environ, receive, send, match["session"])
+                    return
+        await self.app(scope, receive, send)
+
+
+def _asgi_environ(scope: dict) -> dict[str, Any]:
+    """The few request headers the fast path reads, named as WSGI names them."""
+    environ: dict[str, Any] = {"REMOTE_ADDR": (scope.get("client") or ("",))[0]}
+    for name, value in scope["headers"]:
+        key = _ASGI_HEADERS.get(name)
+        if key:
+            environ[key] = value.decode("latin-1")
+    return environ
+
+
+_ASGI_HEADERS = {
+    b"x-study-token": TOKEN_HEADER,
+    b"cookie": "HTTP_COOKIE",
+    b"accept-language": "HTTP_ACCEPT_LANGUAGE",
+    b"x-forwarded-for": "HTTP_X_FORWARDED_FOR",
+    b"content-length": "CONTENT_LENGTH",
+}
+
+
+async def _heartbeat_asgi(
+    environ: dict[str, Any], receive: Callable, send: Callable, path_session: str
+) -> None:
+    data = _json_body(environ.get("CONTENT_LENGTH"), await _asgi_body(receive))
+    now = timezone.now()
+    language = _language(environ)
+    status, body, result = 0, {}, None
+    translation.activate(language)
+    try:
+        session, beat = _heartbeat_request(environ, data, path_session)
+        result = await heartbeat_accept_async(
+            session_id=session, beat=beat, ticket=data.get("ticket"), now=now
+        )
+        if result is not None:
+            status, body = 200, heartbeat_answer(result)
+    except StudyRefused as refused:
+        status, body = refused.status, _refusal(refused)
+    finally:
+        translation.deactivate()
+    if not status:
+        # Everything but the common heartbeat: as on the WSGI path, in a thread.
+        loop = asyncio.get_running_loop()
+        status, body = await loop.run_in_executor(
+            _DATABASE_THREADS,
+            functools.partial(
+                heartbeat_answered, environ, {**data, "ticket": None}, path_session, now=now
+            ),
+        )
+    payload, headers = _payload(status, body)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(name.lower().encode(), value.encode()) for name, value in headers],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def _asgi_body(receive: Callable) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b""  # the client went away
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY:
+            chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks) if size <= MAX_BODY else b""
 
 
 def _language(environ: dict[str, Any]) -> str:
@@ -106,14 +225,27 @@ def _language_of(chosen: str | None, accept_language: str) -> str:
 
 
 def _body(environ: dict[str, Any]) -> Any:
+    length = environ.get("CONTENT_LENGTH")
+    raw = b""
+    if _length(length) is not None:
+        raw = environ["wsgi.input"].read(_length(length))
+    return _json_body(length, raw)
+
+
+def _length(header: str | None) -> int | None:
+    """The declared body length, when it is one the fast path reads."""
     try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+        length = int(header or 0)
     except ValueError:
-        length = 0
-    if not 0 < length <= MAX_BODY:
+        return None
+    return length if 0 < length <= MAX_BODY else None
+
+
+def _json_body(length: str | None, raw: bytes) -> Any:
+    if _length(length) is None or len(raw) != _length(length):
         return None
     try:
-        return json.loads(environ["wsgi.input"].read(length))
+        return json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return None
 
@@ -149,28 +281,29 @@ def parse_heartbeat(data: Any) -> tuple[HeartbeatIn | None, dict[str, list[str]]
     ), {}
 
 
-def _refuse(start_response: StartResponse, refused: StudyRefused) -> list[bytes]:
-    body = {
+def _refusal(refused: StudyRefused) -> dict[str, Any]:
+    return {
         "code": refused.code,
         "message": str(refused.message),
         "fields": refused.fields or {},
         "year": refused.year,
     }
-    return _json(start_response, refused.status, body)
 
 
 _REASONS = {200: "OK", 403: "Forbidden", 404: "Not Found", 409: "Conflict", 422: "Unprocessable"}
 
 
 def _json(start_response: StartResponse, status: int, body: dict[str, Any]) -> list[bytes]:
-    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    start_response(
-        f"{status} {_REASONS.get(status, 'Error')}",
-        [
-            ("Content-Type", "application/json; charset=utf-8"),
-            ("Content-Length", str(len(payload))),
-            ("Cache-Control", "no-store"),
-            ("X-Content-Type-Options", "nosniff"),
-        ],
-    )
+    payload, headers = _payload(status, body)
+    start_response(f"{status} {_REASONS.get(status, 'Error')}", headers)
     return [payload]
+
+
+def _payload(status: int, body: dict[str, Any]) -> tuple[bytes, list[tuple[str, str]]]:
+    payload = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return payload, [
+        ("Content-Type", "application/json; charset=utf-8"),
+        ("Content-Length", str(len(payload))),
+        ("Cache-Control", "no-store"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import functools
 import json
 import logging
@@ -41,6 +42,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -61,6 +63,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from cpe.accounts.models import User
+from cpe.core.redis_loop import loop_redis
 from cpe.core.services import Actor
 from cpe.learning.models import Heartbeat, LessonProgress, StudySession
 from cpe.learning.services import StudyRefused
@@ -485,6 +488,52 @@ def _judge_in_buffer(
 ) -> HeartbeatResult | dict[str, str] | object:
     """The heartbeat kept in Redis, or _DATABASE, or the current state to judge it again on,
     or _UNCONFIRMED."""
+    plan = _buffer_plan(session_uuid, raw, beat, now, confirmed=confirmed)
+    if isinstance(plan, _Logged):
+        _redis().rpush(_log_key(), plan.entry)
+        return plan.result
+    if isinstance(plan, _Commit):
+        return plan.answer(_run(_COMMIT, plan.keys, plan.args))
+    return plan
+
+
+@dataclass(frozen=True)
+class _Logged:
+    """A heartbeat that changes nothing: only queued for the record."""
+
+    entry: str
+    result: HeartbeatResult
+
+
+@dataclass(frozen=True)
+class _Commit:
+    """A heartbeat kept in Redis by the compare-and-set script (_COMMIT), and its answer
+    once the script has run."""
+
+    keys: list[str]
+    args: list[Any]
+    session_uuid: uuid.UUID
+    state: dict[str, str]  # the state after the heartbeat, but for its new version
+    result: HeartbeatResult  # the answer, but for its ticket
+
+    def answer(self, committed: Any) -> HeartbeatResult | dict[str, str]:
+        """The answer, or the session's current state when it had moved on (nothing kept)."""
+        if not isinstance(committed, int):
+            return dict(zip(committed[::2], committed[1::2], strict=True))
+        sealed = state_ticket(self.session_uuid, {**self.state, "v": str(committed)})
+        return dataclasses.replace(self.result, ticket=sealed)
+
+
+def _buffer_plan(
+    session_uuid: uuid.UUID,
+    raw: dict[str, str],
+    beat: HeartbeatIn,
+    now: datetime,
+    *,
+    confirmed: bool,
+) -> _Logged | _Commit | object:
+    """What keeping the heartbeat in Redis takes, judged on `raw` without asking Redis
+    anything: a _Logged or a _Commit to carry out, or _DATABASE, or _UNCONFIRMED."""
     state = _decode(raw)
     judged = heartbeat_judge(state, beat, now)
     position_ms = round(beat.position * 1000)
@@ -494,14 +543,16 @@ def _judge_in_buffer(
         # Kept without a compare-and-set: judged only on a state read from Redis.
         if not confirmed:
             return _UNCONFIRMED
-        _redis().rpush(_log_key(), json.dumps([*row, 0, verdict]))
-        return HeartbeatResult(
-            verdict,
-            0,
-            verified_ms=state.verified_ms,
-            furthest_ms=state.furthest_ms,
-            completed=state.completed,
-            stop=state.state if verdict != Verdict.REPLAY else None,
+        return _Logged(
+            json.dumps([*row, 0, verdict]),
+            HeartbeatResult(
+                verdict,
+                0,
+                verified_ms=state.verified_ms,
+                furthest_ms=state.furthest_ms,
+                completed=state.completed,
+                stop=state.state if verdict != Verdict.REPLAY else None,
+            ),
         )
     if judged.ask_attention:
         return _DATABASE
@@ -526,10 +577,9 @@ def _judge_in_buffer(
         "fur": str(furthest),
     }
     flat = [part for pair in fields.items() for part in pair]
-    committed = _run(
-        _COMMIT,
-        [_state_key(session_uuid), _log_key(), _dirty_key()],
-        [
+    return _Commit(
+        keys=[_state_key(session_uuid), _log_key(), _dirty_key()],
+        args=[
             raw["v"],
             json.dumps([*row, credited, verdict]),
             str(session_uuid),
@@ -537,18 +587,62 @@ def _judge_in_buffer(
             raw.get("e", ""),
             *flat,
         ],
+        session_uuid=session_uuid,
+        state={**raw, **fields},
+        result=HeartbeatResult(
+            verdict,
+            credited,
+            verified_ms=verified,
+            furthest_ms=furthest,
+            completed=state.completed,
+            attention_question=raw.get("q") or None if state.attention_asked else None,
+        ),
     )
-    if not isinstance(committed, int):
-        return dict(zip(committed[::2], committed[1::2], strict=True))
-    return HeartbeatResult(
-        verdict,
-        credited,
-        verified_ms=verified,
-        furthest_ms=furthest,
-        completed=state.completed,
-        attention_question=raw.get("q") or None if state.attention_asked else None,
-        ticket=state_ticket(session_uuid, {**raw, **fields, "v": str(committed)}),
-    )
+
+
+# --- A heartbeat on an event loop (the ASGI fast path, cpe.learning.fastpath).
+
+
+async def heartbeat_accept_async(
+    *, session_id: uuid.UUID, beat: HeartbeatIn, ticket: str | None, now: datetime
+) -> HeartbeatResult | None:
+    """A heartbeat kept in Redis without blocking the event loop: as heartbeat_accept does,
+    judged on its ticket's state (or the state read from Redis) and written by the
+    compare-and-set, usually in one Redis call.
+
+    None when the database has to act (no buffer, a session not in Redis, an attention
+    check, a lesson completing, a new day); nothing has changed then, and the caller hands
+    the heartbeat to heartbeat_accept in a thread, with the same `now`.
+    """
+    if not buffer_enabled():
+        return None
+    validate_heartbeat(beat)
+    client = loop_redis(settings.REDIS_URL)
+    raw = ticket_state(session_id, ticket) if ticket else None
+    confirmed = False
+    for _try in range(CAS_TRIES):
+        if raw is None:
+            flat = await client.call("HGETALL", _state_key(session_id))
+            raw, confirmed = dict(zip(flat[::2], flat[1::2], strict=True)), True
+            if not raw:
+                return None  # loaded from the database by heartbeat_accept
+        plan = _buffer_plan(session_id, raw, beat, now, confirmed=confirmed)
+        if plan is _UNCONFIRMED:
+            raw = None
+            continue
+        if isinstance(plan, _Logged):
+            await client.call("RPUSH", _log_key(), plan.entry)
+            return plan.result
+        if not isinstance(plan, _Commit):
+            return None
+        flusher_ensure()
+        answer = plan.answer(await client.script(_COMMIT, plan.keys, plan.args))
+        if isinstance(answer, HeartbeatResult):
+            return answer
+        raw, confirmed = answer or None, True
+        if raw is None:
+            return None
+    return None
 
 
 def _through_database(
@@ -691,6 +785,113 @@ def _heartbeat_rows(entries: list[str]) -> list[list[Any]]:
     return rows
 
 
+# On PostgreSQL a batch is three statements whatever its size, each over arrays of the
+# batch's values (unnest), with the same guards as the statements above: a few thousand
+# statements a batch, one per row, cost the database and the flusher's Python about as much
+# as answering the heartbeats did.
+def _array_of(model: type, name: str) -> str:
+    return f"%s::{model._meta.get_field(name).db_type(connection)}[]"
+
+
+def _batch_statements() -> tuple[str, str, str]:
+    sessions, progress, beats = (
+        StudySession._meta.db_table,
+        LessonProgress._meta.db_table,
+        Heartbeat._meta.db_table,
+    )
+    session_update = (
+        f"UPDATE {sessions} s SET last_seq = u.seq, last_heartbeat_at = u.at, "  # noqa: S608
+        "last_position_ms = u.pos "
+        f"FROM unnest({_array_of(StudySession, 'id')}, {_array_of(StudySession, 'last_seq')}, "
+        f"{_array_of(StudySession, 'last_heartbeat_at')}, "
+        f"{_array_of(StudySession, 'last_position_ms')}) AS u(id, seq, at, pos) "
+        "WHERE s.id = u.id AND s.last_seq <= u.seq AND s.last_heartbeat_at <= u.at"
+    )
+    progress_update = (
+        f"UPDATE {progress} p SET verified_ms = u.ver, furthest_ms = u.fur, "  # noqa: S608
+        "position_ms = u.pos, updated_at = u.at "
+        f"FROM unnest({_array_of(LessonProgress, 'id')}, "
+        f"{_array_of(LessonProgress, 'verified_ms')}, "
+        f"{_array_of(LessonProgress, 'furthest_ms')}, "
+        f"{_array_of(LessonProgress, 'position_ms')}, "
+        f"{_array_of(StudySession, 'last_heartbeat_at')}, "
+        f"{_array_of(StudySession, 'id')}, {_array_of(StudySession, 'last_seq')}) "
+        "AS u(id, ver, fur, pos, at, session, seq) "
+        "WHERE p.id = u.id AND p.verified_ms <= u.ver AND EXISTS ("
+        f"SELECT 1 FROM {sessions} s "
+        "WHERE s.id = u.session AND s.last_seq = u.seq AND s.last_heartbeat_at = u.at)"
+    )
+    columns = [
+        "session",
+        "received_at",
+        "seq",
+        "position_ms",
+        "state",
+        "rate",
+        "credited_ms",
+        "verdict",
+    ]
+    arrays = ", ".join(
+        _array_of(StudySession, "id") if name == "session" else _array_of(Heartbeat, name)
+        for name in columns
+    )
+    names = ", ".join("session_id" if name == "session" else name for name in columns)
+    # In the order they were queued, which the ids keep.
+    heartbeat_insert = (
+        f"INSERT INTO {beats} ({names}) SELECT {names} "  # noqa: S608
+        f"FROM unnest({arrays}) WITH ORDINALITY AS u({names}, queued) "
+        f"WHERE EXISTS (SELECT 1 FROM {sessions} s WHERE s.id = u.session_id) ORDER BY queued"
+    )
+    return session_update, progress_update, heartbeat_insert
+
+
+def _write_batch(entries: list[str], states: list[tuple[str, dict[str, str]]]) -> None:
+    """Write queued heartbeats and session states (inside the caller's transaction)."""
+    if connection.vendor == "postgresql":
+        _write_batch_postgresql(entries, states)
+        return
+    if entries:
+        with connection.cursor() as cursor:
+            cursor.executemany(_HEARTBEAT_INSERT, _heartbeat_rows(entries))
+    _write_states(states)
+
+
+def _write_batch_postgresql(entries: list[str], states: list[tuple[str, dict[str, str]]]) -> None:
+    session_update, progress_update, heartbeat_insert = _batch_statements()
+    sessions: list[list[Any]] = [[], [], [], []]
+    progress: list[list[Any]] = [[], [], [], [], [], [], []]
+    seen: set[int] = set()
+    repeated = []  # a lesson's progress in two sessions of one batch: written in order
+    for session_id, raw in states:
+        at, pk, seq = _moment(raw["at"]), uuid.UUID(session_id), int(raw["seq"])
+        for column, value in zip(sessions, (pk, seq, at, int(raw["pos"])), strict=True):
+            column.append(value)
+        row = (int(raw["progress"]), int(raw["ver"]), int(raw["fur"]), int(raw["pos"]), at, pk, seq)
+        if row[0] in seen:
+            repeated.append(row)
+            continue
+        seen.add(row[0])
+        for column, value in zip(progress, row, strict=True):
+            column.append(value)
+    beats: list[list[Any]] = [[], [], [], [], [], [], [], []]
+    rates: dict[float, Decimal] = {}
+    for entry in entries:
+        session_id, at, seq, position_ms, state, rate, credited, verdict = json.loads(entry)
+        if rate not in rates:
+            rates[rate] = Decimal(str(rate)).quantize(Decimal("0.01"))
+        values = (uuid.UUID(session_id), _moment(at), seq, position_ms, state, rates[rate])
+        for column, value in zip(beats, (*values, credited, verdict), strict=True):
+            column.append(value)
+    with connection.cursor() as cursor:
+        if beats[0]:
+            cursor.execute(heartbeat_insert, beats)
+        if sessions[0]:
+            cursor.execute(session_update, sessions)
+            cursor.execute(progress_update, progress)
+        for row in repeated:
+            cursor.execute(progress_update, [[value] for value in row])
+
+
 def heartbeats_flush(*, batch: int = FLUSH_BATCH) -> int:
     """Write queued heartbeats and changed session states to the database; the number of
     heartbeats written (0 when another process is flushing)."""
@@ -714,10 +915,7 @@ def heartbeats_flush(*, batch: int = FLUSH_BATCH) -> int:
         # This commit waits for the disk (unlike a heartbeat's own without the buffer): the
         # batch leaves Redis right after it.
         with transaction.atomic():
-            if entries:
-                with connection.cursor() as cursor:
-                    cursor.executemany(_HEARTBEAT_INSERT, _heartbeat_rows(entries))
-            _write_states(snapshots)
+            _write_batch(entries, snapshots)
         if entries:
             client.ltrim(_log_key(), len(entries), -1)
         # Forget the sessions written at their latest version (and those settled meanwhile,
@@ -739,23 +937,36 @@ def heartbeats_flush(*, batch: int = FLUSH_BATCH) -> int:
         _run(_UNLOCK, [lock], [token])
 
 
-_flusher = {"started": False}
+_flusher: dict[str, Any] = {"started": False, "thread": None}
 _flusher_guard = threading.Lock()
 # gunicorn forks its workers from a parent that may have started one: each starts its own.
-os.register_at_fork(after_in_child=lambda: _flusher.update(started=False))
+os.register_at_fork(after_in_child=lambda: _flusher.update(started=False, thread=None))
 
 
 def flusher_ensure() -> None:
-    """Start this process's flusher thread once (again after a fork)."""
+    """Start this process's flusher thread once (again after a fork), unless the flusher
+    runs in a process of its own (HEARTBEAT_FLUSHER = "dedicated": gunicorn's dirty worker,
+    cpe.learning.flusher), where it keeps the interpreter's lock away from the heartbeats."""
     if _flusher["started"]:
         return
+    if getattr(settings, "HEARTBEAT_FLUSHER", "web") == "dedicated":
+        _flusher["started"] = True
+        return
+    flusher_start()
+
+
+def flusher_start() -> bool:
+    """Start the flusher thread in this process, once; whether it is running."""
     with _flusher_guard:
-        if _flusher["started"]:
-            return
+        if _flusher.get("thread") is not None:
+            return True
         _flusher["started"] = True
         if getattr(settings, "HEARTBEAT_FLUSH_SECONDS", 2) <= 0:
-            return  # flushed by hand (tests, or `manage.py flush_heartbeats` from a timer)
-        threading.Thread(target=_flush_forever, name="heartbeat-flusher", daemon=True).start()
+            return False  # flushed by hand (tests, or `manage.py flush_heartbeats` from a timer)
+        thread = threading.Thread(target=_flush_forever, name="heartbeat-flusher", daemon=True)
+        thread.start()
+        _flusher["thread"] = thread
+        return True
 
 
 def _flush_forever() -> None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from cpe.core.services import Actor
 from cpe.learning.heartbeat_buffer import (
     _state_key,
-    _write_states,
+    _write_batch,
     heartbeat_accept,
     heartbeats_flush,
     session_held,
@@ -133,7 +133,7 @@ def test_an_old_snapshot_never_moves_a_session_back(study, heartbeat_buffer):
     heartbeats_flush()
     assert stored(study).verified_ms == 60_000
 
-    _write_states([(str(session.pk), old)])  # a flusher that stalled with an old snapshot
+    _write_batch([], [(str(session.pk), old)])  # a flusher that stalled with an old snapshot
 
     assert stored(study).verified_ms == 60_000
     session.refresh_from_db()
@@ -159,7 +159,7 @@ def test_an_old_snapshot_after_an_attention_answer_cannot_credit_the_waiting_tim
         answer="4",
         now=T0 + timedelta(seconds=300),
     )
-    _write_states([(str(session.pk), old)])
+    _write_batch([], [(str(session.pk), old)])
     session.refresh_from_db()
     assert session.last_heartbeat_at == T0 + timedelta(seconds=300)
 
@@ -431,3 +431,57 @@ def test_the_ticket_keeps_the_next_attention_check_secret(
     assert ticket_state(session.pk, ticket)["due"] == due
     settings.SECRET_KEY = "another deployment's key, long enough to be taken for a real one"
     assert ticket_state(session.pk, ticket) is None
+
+
+def test_a_flush_keeps_the_order_heartbeats_came_in_and_skips_a_removed_session(study):
+    first = start(study)
+    play(study, first, until=45)
+    # A second lesson's session: the first one is taken over (settled) and later removed.
+    second = start(study, lesson=study.lessons[1], at=50)
+    beat(study, second, 1, at=65, position=15)
+    beat(study, second, 1, at=66, position=15)  # a replay: recorded, credits nothing
+    beat(study, second, 2, at=80, position=30)
+    heartbeats_flush()
+    rows = list(Heartbeat.objects.filter(session=second).order_by("pk"))
+    assert [(row.seq, row.verdict) for row in rows] == [
+        (1, Verdict.CREDITED),
+        (1, Verdict.REPLAY),
+        (2, Verdict.CREDITED),
+    ]
+    assert stored(study, study.lessons[1]).verified_ms == 30_000
+    beat(study, second, 3, at=95, position=45)
+    StudySession.objects.filter(pk=second.pk).delete()
+    assert heartbeats_flush() == 1  # read from Redis, but its session is gone: not written
+    assert not Heartbeat.objects.filter(session_id=second.pk).exists()
+
+
+def test_a_dedicated_flusher_leaves_the_web_processes_without_one(settings, monkeypatch):
+    from cpe.learning import heartbeat_buffer
+    from cpe.learning.flusher import HeartbeatFlusher
+
+    started = []
+    monkeypatch.setattr(heartbeat_buffer, "_flusher", {"started": False, "thread": None})
+    monkeypatch.setattr(
+        heartbeat_buffer.threading, "Thread", lambda **kwargs: started.append(kwargs) or _Idle()
+    )
+    settings.HEARTBEAT_FLUSH_SECONDS = 2
+    settings.HEARTBEAT_FLUSHER = "dedicated"
+    heartbeat_buffer.flusher_ensure()  # as a web worker does at its first heartbeat
+    assert started == []
+    flusher = HeartbeatFlusher()
+    monkeypatch.setattr("os.nice", lambda increment: 0)
+    flusher.init()  # gunicorn's dirty worker
+    assert [kwargs["name"] for kwargs in started] == ["heartbeat-flusher"]
+    assert flusher.status() == {"running": True}
+    flusher.init()  # once per process
+    assert len(started) == 1
+
+    monkeypatch.setattr(heartbeat_buffer, "_flusher", {"started": False, "thread": None})
+    settings.HEARTBEAT_FLUSHER = "web"
+    heartbeat_buffer.flusher_ensure()
+    assert len(started) == 2
+
+
+class _Idle:
+    def start(self) -> None:
+        pass
