@@ -15,17 +15,14 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # of a tenth of a millisecond each). A few processes per core keep the cores busy while some
 # wait, pages that wait on PostgreSQL among them.
 workers = int(os.environ.get("WEB_CONCURRENCY", str(2 * (os.cpu_count() or 1) + 1)))
-# gunicorn's asyncio worker (uvloop's event loop, gunicorn_h1c's C parser): a heartbeat is
-# answered on the event loop with one Redis call (cpe/learning/fastpath.py), for a fraction
-# of the threaded worker's cost per request, which read each request in one thread and
-# handed it to another. Pages go to Django in a few threads per process (WEB_THREADS, 2 by
-# default; see cpe/asgi.py), enough for pages that wait on PostgreSQL: more threads per
-# process only fight over the interpreter's lock.
+# An asyncio worker (uvicorn's, cpe/worker.py): a heartbeat is answered on the event loop
+# with one Redis call (cpe/learning/fastpath.py), for a fraction of the threaded worker's
+# cost per request, which read each request in one thread and handed it to another. Pages
+# go to Django in a few threads per process (WEB_THREADS, 2 by default; cpe/asgi.py), enough
+# for pages that wait on PostgreSQL: more threads per process only fight over the
+# interpreter's lock.
 wsgi_app = "cpe.asgi:application"
-worker_class = "asgi"
-asgi_loop = "uvloop"
-# The application has nothing to start or stop with the process.
-asgi_lifespan = "off"
+worker_class = "cpe.worker.Worker"
 # The heartbeat flusher runs in a process of its own, gunicorn's dirty worker, restarted by
 # gunicorn if it dies; in a web worker it would stall that worker's heartbeats while it
 # writes (cpe/learning/flusher.py).
@@ -48,4 +45,3 @@ errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "warning")
 # The proxy on the same machine sets X-Forwarded-Proto/-For; trust it only from there.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-

@@ -267,6 +267,7 @@ def test_on_the_loop_a_heartbeat_is_judged_on_what_redis_holds_and_the_database_
 
 def test_the_production_server_serves_django_pages_through_the_same_application():
     from cpe import asgi
+    from cpe.worker import Worker
 
     status, _headers, payload = call(asgi.application, None, b"", method="GET", path="/healthz")
     assert status == 200, payload
@@ -276,4 +277,9 @@ def test_the_production_server_serves_django_pages_through_the_same_application(
     # gunicorn.conf.py names this application and the asyncio worker.
     config: dict = {}
     exec(Path("gunicorn.conf.py").read_text(), config)  # noqa: S102
-    assert (config["wsgi_app"], config["worker_class"]) == ("cpe.asgi:application", "asgi")
+    assert (config["wsgi_app"], config["worker_class"]) == (
+        "cpe.asgi:application",
+        "cpe.worker.Worker",
+    )
+    assert config["raw_env"] == ["HEARTBEAT_FLUSHER=dedicated"]
+    assert Worker.CONFIG_KWARGS["lifespan"] == "off"
