@@ -7,15 +7,16 @@ as coming through the TLS proxy):
 1. A throw-away database `test_<name>` is migrated; the demo regions and rules, one published
    course with a two-hour video lesson, and HB_LEARNERS learners (default 2,000) each with a
    user, a current-year plan holding the course, and a signed-in session in Redis are created.
-2. gunicorn serves `cpe.wsgi` with the project's own gunicorn.conf.py (the production
-   settings: several worker processes with threads).
-3. An asyncio load generator (a lean HTTP/1.1 client over CONNECTIONS kept-alive
+2. gunicorn serves the application its own gunicorn.conf.py names (cpe.asgi: several
+   uvicorn worker processes and the dirty worker that flushes heartbeats), exactly as in
+   production; a baseline checkout whose configuration names none serves cpe.wsgi.
+3. An asyncio load generator on uvloop (a lean HTTP/1.1 client over CONNECTIONS kept-alive
    connections, as a reverse proxy's upstream pool) plays every learner: each opens the
    player once, signed in with its own session cookie and CSRF token
    (POST /api/v1/learner/lessons/{id}/sessions), and then sends heartbeats as the player
    does, with the session's X-Study-Token, a position that advances with real time, state
    "playing" and rate 1, echoing each answer's state ticket. The learners together offer
-   HB_SHARE (default 0.3) x the round's pgbench TPS, a little more than the target asks,
+   HB_SHARE (default 0.26) x the round's pgbench TPS, a little more than the target asks,
    each at a random phase; HB_INTERVAL
    fixes the interval instead. Think time is the rest of the interval: a learner never
    sends faster because the server answered quickly, and a late answer does not make it
@@ -73,7 +74,7 @@ LEARNERS = int(os.environ.get("HB_LEARNERS", "2000"))
 # The heartbeats offered per second, as a share of the round's pgbench TPS: the target asks
 # the server to keep up with a quarter of it, so the learners offer a bit more than that
 # (their think time is the interval this gives). HB_INTERVAL instead fixes the interval.
-SHARE = float(os.environ.get("HB_SHARE", "0.3"))
+SHARE = float(os.environ.get("HB_SHARE", "0.26"))
 FIXED_INTERVAL = float(os.environ.get("HB_INTERVAL", "0"))
 POLICY_INTERVAL = 5  # the region's heartbeat setting in the run (the shortest allowed)
 SECONDS = float(os.environ.get("HB_SECONDS", "30"))
@@ -194,7 +195,13 @@ def _child() -> None:
         connection.close()
         for server in _servers():
             _say(f"starting gunicorn ({server.label}: {server.root})")
-            _start_gunicorn(server, {**env, "DATABASE_URL": test_url})
+            # Each server's buffer has keys of its own, so each flushes its own heartbeats
+            # with its own code (the baseline's flusher never writes this code's batches).
+            server.buffer_prefix = f"{env['HEARTBEAT_BUFFER_PREFIX']}{server.label}:"
+            _start_gunicorn(
+                server,
+                {**env, "DATABASE_URL": test_url, "HEARTBEAT_BUFFER_PREFIX": server.buffer_prefix},
+            )
             servers.append(server)
         figures = uvloop.run(_measure(servers, learners, lesson_id, test_url))
         print(json.dumps(figures))
@@ -218,6 +225,7 @@ class Server:
     port: int = 0
     process: subprocess.Popen | None = None
     rounds: list[dict] = field(default_factory=list)
+    buffer_prefix: str = ""
 
     @property
     def settings(self) -> dict:
@@ -577,7 +585,7 @@ async def _measure(
             )
             if len(servers) > 1:
                 await asyncio.sleep(SETTLE_SECONDS)
-    stored, credited_s = await asyncio.to_thread(_server_totals)
+    stored, credited_s = await asyncio.to_thread(_server_totals, servers)
     return {
         "learners": len(players),
         "seconds": SECONDS,
@@ -787,7 +795,8 @@ def _pgbench(database_url: str, table_spec: str) -> float:
     return float(found.group(1))
 
 
-def _server_totals() -> tuple[int, float]:
+def _server_totals(servers: list[Server]) -> tuple[int, float]:
+    from django.conf import settings
     from django.db import connection
     from django.db.models import Sum
 
@@ -795,8 +804,10 @@ def _server_totals() -> tuple[int, float]:
     from cpe.learning.models import Heartbeat, LessonProgress
 
     time.sleep(1)  # the last answers' flush, if a worker is at it
-    while heartbeats_flush() > 0:
-        pass
+    for server in servers:
+        settings.HEARTBEAT_BUFFER_PREFIX = server.buffer_prefix
+        while heartbeats_flush() > 0:
+            pass
     stored = Heartbeat.objects.count()
     verified = LessonProgress.objects.aggregate(total=Sum("verified_ms"))["total"] or 0
     connection.close()  # this thread's own: the database is dropped next

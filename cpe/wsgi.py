@@ -1,4 +1,4 @@
-"""WSGI entry point (gunicorn cpe.wsgi)."""
+"""WSGI entry point (runserver, or any WSGI server; production runs cpe.asgi under gunicorn)."""
 
 import os
 

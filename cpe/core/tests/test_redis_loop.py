@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -13,6 +14,13 @@ import redis
 from cpe.core import redis_loop
 from cpe.core.redis_loop import LoopRedis, RedisLoopError, ReplyError, loop_redis
 from cpe.learning.tests.conftest import buffer_redis_url
+
+
+def run(main):
+    """Run a coroutine on an event loop of its own, in a thread of its own (a test before
+    may leave a loop running in the main thread: Playwright's, say)."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, main).result()
 
 
 @pytest.fixture
@@ -43,7 +51,7 @@ def test_many_commands_at_once_each_get_their_own_reply(url, key):
         client.close()
         return replies, dict(zip(flat[::2], flat[1::2], strict=True))
 
-    replies, stored = asyncio.run(main())
+    replies, stored = run(main())
     assert replies[:200] == [1] * 200
     assert replies[200:] == list(range(1, 201))  # each push saw the ones before it
     assert stored == {f"f{n}": str(n) for n in range(200)}
@@ -62,7 +70,7 @@ def test_a_script_is_sent_by_digest_and_loaded_again_when_redis_lost_it(url, key
         client.close()
         return first, second
 
-    assert asyncio.run(main()) == (5, 7)
+    assert run(main()) == (5, 7)
 
 
 def test_an_error_reply_fails_its_command_only(url, key):
@@ -75,7 +83,7 @@ def test_an_error_reply_fails_its_command_only(url, key):
         client.close()
         return results
 
-    wrong, right = asyncio.run(main())
+    wrong, right = run(main())
     assert isinstance(wrong, ReplyError) and "WRONGTYPE" in str(wrong)
     assert right == "text"
 
@@ -92,7 +100,7 @@ def test_a_killed_connection_fails_what_waited_and_the_next_command_connects_aga
         client.close()
         return value
 
-    assert asyncio.run(main()) == "1"
+    assert run(main()) == "1"
 
 
 def test_a_server_that_does_not_answer_fails_the_command_in_time(monkeypatch):
@@ -107,7 +115,7 @@ def test_a_server_that_does_not_answer_fails_the_command_in_time(monkeypatch):
             await asyncio.wait_for(client.call("PING"), 5)
 
     try:
-        asyncio.run(main())
+        run(main())
     finally:
         silent.close()
 
@@ -121,18 +129,18 @@ def test_nothing_listening_is_a_connection_error():
         await LoopRedis(f"redis://127.0.0.1:{port}/0").call("PING")
 
     with pytest.raises(RedisLoopError):
-        asyncio.run(main())
+        run(main())
 
 
 def test_each_event_loop_has_its_own_client(url):
     async def client():
         return loop_redis(url)
 
-    loop = asyncio.new_event_loop()
-    try:
-        assert loop.run_until_complete(client()) is loop.run_until_complete(client())
-        assert asyncio.run(client()) is not loop.run_until_complete(client())
-    finally:
-        loop.close()
+    async def twice():
+        return await client(), await client()
+
+    first, second = run(twice())
+    assert first is second
+    assert run(client()) is not first
     with pytest.raises(ValueError, match="scheme"):
         LoopRedis("http://127.0.0.1:6379/0")

@@ -24,6 +24,15 @@ from cpe.learning.testing import enrolment
 from cpe.regions.services import region_policy_save
 
 ACTOR = Actor.for_system("tests")
+
+
+def run(main):
+    """Run a coroutine on an event loop of its own, in a thread of its own (a test before
+    may leave a loop running in the main thread: Playwright's, say)."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, main).result()
+
+
 BEAT = {"seq": 1, "position": 15.0, "state": "playing", "rate": 1, "visible": True}
 
 # The database path runs in the fast path's threads, which must see what the test wrote.
@@ -127,7 +136,7 @@ def call(app, session_id, body, token=None, *, language="zh-hans", method="POST"
         "query_string": b"",
         "root_path": "",
     }
-    return asyncio.run(_call(app, scope, raw))
+    return run(_call(app, scope, raw))
 
 
 def test_heartbeats_are_kept_in_redis_on_the_loop_without_a_thread(playing, threads_used):
@@ -236,9 +245,7 @@ def test_on_the_loop_a_heartbeat_is_judged_on_what_redis_holds_and_the_database_
 
     def accepted(ticket, seq):
         beat = HeartbeatIn(seq=seq, position=15.0, state="playing", rate=1.0, visible=True)
-        return asyncio.run(
-            heartbeat_accept_async(session_id=session.pk, beat=beat, ticket=ticket, now=now)
-        )
+        return run(heartbeat_accept_async(session_id=session.pk, beat=beat, ticket=ticket, now=now))
 
     kept = accepted(first["ticket"], 2)
     assert kept.verdict == "no_progress" and kept.ticket and kept.ticket != first["ticket"]
