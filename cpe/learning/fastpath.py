@@ -158,7 +158,7 @@ async def _heartbeat_asgi(
     data = _json_body(environ.get("CONTENT_LENGTH"), await _asgi_body(receive))
     now = timezone.now()
     language = _language(environ)
-    status, body, result = 0, {}, None
+    status, body = 0, {}
     translation.activate(language)
     try:
         session, beat = _heartbeat_request(environ, data, path_session)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 
 from django.utils import timezone
 
 from cpe.catalog.models import Course, CourseYear, Lesson
 from cpe.core.services import Actor
-from cpe.learning.models import PlanCourse, YearPlan
+from cpe.learning.models import PlanCourse, StudySession, YearPlan
 from cpe.regions.models import Region
 from cpe.registry.models import Learner
 from cpe.registry.services import learner_collect
@@ -135,6 +136,30 @@ def enrolment(
         plan_course=plan_course,
         lessons=list(course.lessons.all()),
     )
+
+
+def playing_session(regions: dict[str, Region]) -> tuple[Enrolment, StudySession]:
+    """A learner of Jiang'an playing a ten-minute video lesson, its session started 15 s ago,
+    with attention checks off (the fast path's tests)."""
+    from cpe.learning.study import study_session_start
+    from cpe.regions.services import region_policy_save
+
+    actor = Actor.for_system("tests")
+    region_policy_save(
+        actor=actor,
+        region=regions["420000"],
+        effective_from=2018,
+        makeup_from=2019,
+        attention_check_minutes=0,
+    )
+    study = enrolment(district=regions["420102"], lessons=[("video", 600)])
+    started = study_session_start(
+        actor=actor,
+        learner=study.learner,
+        lesson_id=study.lesson.pk,
+        now=timezone.now() - timedelta(seconds=15),
+    )
+    return study, started.session
 
 
 def complete_lessons(plan_course: PlanCourse, *, now=None) -> PlanCourse:

@@ -6,21 +6,14 @@ from __future__ import annotations
 import asyncio
 import socket
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
 
 from cpe.core import redis_loop
 from cpe.core.redis_loop import LoopRedis, RedisLoopError, ReplyError, loop_redis
+from cpe.core.testing import run_coroutine
 from cpe.learning.tests.conftest import buffer_redis_url
-
-
-def run(main):
-    """Run a coroutine on an event loop of its own, in a thread of its own (a test before
-    may leave a loop running in the main thread: Playwright's, say)."""
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(asyncio.run, main).result()
 
 
 @pytest.fixture
@@ -51,7 +44,7 @@ def test_many_commands_at_once_each_get_their_own_reply(url, key):
         client.close()
         return replies, dict(zip(flat[::2], flat[1::2], strict=True))
 
-    replies, stored = run(main())
+    replies, stored = run_coroutine(main())
     assert replies[:200] == [1] * 200
     assert replies[200:] == list(range(1, 201))  # each push saw the ones before it
     assert stored == {f"f{n}": str(n) for n in range(200)}
@@ -70,7 +63,7 @@ def test_a_script_is_sent_by_digest_and_loaded_again_when_redis_lost_it(url, key
         client.close()
         return first, second
 
-    assert run(main()) == (5, 7)
+    assert run_coroutine(main()) == (5, 7)
 
 
 def test_an_error_reply_fails_its_command_only(url, key):
@@ -83,7 +76,7 @@ def test_an_error_reply_fails_its_command_only(url, key):
         client.close()
         return results
 
-    wrong, right = run(main())
+    wrong, right = run_coroutine(main())
     assert isinstance(wrong, ReplyError) and "WRONGTYPE" in str(wrong)
     assert right == "text"
 
@@ -100,7 +93,7 @@ def test_a_killed_connection_fails_what_waited_and_the_next_command_connects_aga
         client.close()
         return value
 
-    assert run(main()) == "1"
+    assert run_coroutine(main()) == "1"
 
 
 def test_a_server_that_does_not_answer_fails_the_command_in_time(monkeypatch):
@@ -115,7 +108,7 @@ def test_a_server_that_does_not_answer_fails_the_command_in_time(monkeypatch):
             await asyncio.wait_for(client.call("PING"), 5)
 
     try:
-        run(main())
+        run_coroutine(main())
     finally:
         silent.close()
 
@@ -129,7 +122,7 @@ def test_nothing_listening_is_a_connection_error():
         await LoopRedis(f"redis://127.0.0.1:{port}/0").call("PING")
 
     with pytest.raises(RedisLoopError):
-        run(main())
+        run_coroutine(main())
 
 
 def test_each_event_loop_has_its_own_client(url):
@@ -139,8 +132,8 @@ def test_each_event_loop_has_its_own_client(url):
     async def twice():
         return await client(), await client()
 
-    first, second = run(twice())
+    first, second = run_coroutine(twice())
     assert first is second
-    assert run(client()) is not first
+    assert run_coroutine(client()) is not first
     with pytest.raises(ValueError, match="scheme"):
         LoopRedis("http://127.0.0.1:6379/0")

@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import timedelta
 
 import pytest
 from django.core import signals
 from django.db import close_old_connections
 from django.test import Client
-from django.utils import timezone
 
 from cpe.core.services import Actor
 from cpe.learning.fastpath import HeartbeatFastPath
 from cpe.learning.heartbeat_buffer import heartbeats_flush
 from cpe.learning.models import Heartbeat, LessonProgress
 from cpe.learning.study import study_session_start, study_token
-from cpe.learning.testing import enrolment
-from cpe.regions.services import region_policy_save
+from cpe.learning.testing import enrolment, playing_session
 
 ACTOR = Actor.for_system("tests")
 
@@ -48,21 +45,7 @@ def _connections_kept():
 
 @pytest.fixture
 def playing(regions):
-    region_policy_save(
-        actor=ACTOR,
-        region=regions["420000"],
-        effective_from=2018,
-        makeup_from=2019,
-        attention_check_minutes=0,
-    )
-    study = enrolment(district=regions["420102"], lessons=[("video", 600)])
-    started = study_session_start(
-        actor=ACTOR,
-        learner=study.learner,
-        lesson_id=study.lesson.pk,
-        now=timezone.now() - timedelta(seconds=15),
-    )
-    return study, started.session
+    return playing_session(regions)
 
 
 def call(app, session_id, body, token=None, language="zh-hans"):

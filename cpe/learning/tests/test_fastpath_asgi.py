@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -15,22 +14,15 @@ from django.db import connections
 from django.utils import timezone
 
 from cpe.core.services import Actor
+from cpe.core.testing import run_coroutine
 from cpe.learning import fastpath
 from cpe.learning.fastpath import HeartbeatFastPathASGI
 from cpe.learning.heartbeat_buffer import heartbeat_accept_async, heartbeats_flush
 from cpe.learning.models import Heartbeat, LessonProgress
 from cpe.learning.study import HeartbeatIn, study_session_start, study_token
-from cpe.learning.testing import enrolment
-from cpe.regions.services import region_policy_save
+from cpe.learning.testing import enrolment, playing_session
 
 ACTOR = Actor.for_system("tests")
-
-
-def run(main):
-    """Run a coroutine on an event loop of its own, in a thread of its own (a test before
-    may leave a loop running in the main thread: Playwright's, say)."""
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        return thread.submit(asyncio.run, main).result()
 
 
 BEAT = {"seq": 1, "position": 15.0, "state": "playing", "rate": 1, "visible": True}
@@ -78,21 +70,7 @@ def threads_used(monkeypatch):
 
 @pytest.fixture
 def playing(regions, heartbeat_buffer):
-    region_policy_save(
-        actor=ACTOR,
-        region=regions["420000"],
-        effective_from=2018,
-        makeup_from=2019,
-        attention_check_minutes=0,
-    )
-    study = enrolment(district=regions["420102"], lessons=[("video", 600)])
-    started = study_session_start(
-        actor=ACTOR,
-        learner=study.learner,
-        lesson_id=study.lesson.pk,
-        now=timezone.now() - timedelta(seconds=15),
-    )
-    return study, started.session
+    return playing_session(regions)
 
 
 async def _call(app, scope, body: bytes):
@@ -136,7 +114,7 @@ def call(app, session_id, body, token=None, *, language="zh-hans", method="POST"
         "query_string": b"",
         "root_path": "",
     }
-    return run(_call(app, scope, raw))
+    return run_coroutine(_call(app, scope, raw))
 
 
 def test_heartbeats_are_kept_in_redis_on_the_loop_without_a_thread(playing, threads_used):
@@ -245,7 +223,9 @@ def test_on_the_loop_a_heartbeat_is_judged_on_what_redis_holds_and_the_database_
 
     def accepted(ticket, seq):
         beat = HeartbeatIn(seq=seq, position=15.0, state="playing", rate=1.0, visible=True)
-        return run(heartbeat_accept_async(session_id=session.pk, beat=beat, ticket=ticket, now=now))
+        return run_coroutine(
+            heartbeat_accept_async(session_id=session.pk, beat=beat, ticket=ticket, now=now)
+        )
 
     kept = accepted(first["ticket"], 2)
     assert kept.verdict == "no_progress" and kept.ticket and kept.ticket != first["ticket"]
