@@ -16,7 +16,10 @@ from cpe.certificates.models import Certificate
 from cpe.credits.models import YearStatus
 from cpe.registry.models import Learner
 
-GENUINE, REVOKED, SUPERSEDED, NOT_GENUINE = "genuine", "revoked", "superseded", "not_genuine"
+# What a verification says, in the words the API's `status` carries. Only VALID means "accept
+# it": the other two that find a record (REVOKED, SUPERSEDED) show details that are genuine,
+# as issued, but that no longer stand.
+VALID, REVOKED, SUPERSEDED, NOT_GENUINE = "valid", "revoked", "superseded", "not_genuine"
 # The QR address carries the first 16 characters of the signature (96 bits): enough that
 # nobody guesses it, and a smaller QR code that a phone reads easily. The whole signature is
 # accepted too.
@@ -27,14 +30,20 @@ CODE_LENGTH = 16
 class Verification:
     """What the verification page and API say about a number (and the code from the QR)."""
 
-    outcome: str
+    status: str
     reason: str
     certificate: Certificate | None = None
     replaced_by: str = ""
 
     @property
-    def is_genuine(self) -> bool:
-        return self.outcome != NOT_GENUINE
+    def genuine(self) -> bool:
+        """The details shown are those the platform issued (whether or not they still stand)."""
+        return self.status != NOT_GENUINE
+
+    @property
+    def valid(self) -> bool:
+        """The certificate may be accepted: genuine, its year still complete, and current."""
+        return self.status == VALID
 
 
 def verification_url(certificate: Certificate) -> str:
@@ -45,7 +54,10 @@ def verification_url(certificate: Certificate) -> str:
 
 
 def certificate_verify(*, number: str, code: str = "") -> Verification:
-    """Is this a genuine certificate? `code` is the one from the QR URL (or the signature).
+    """Is this certificate valid? `code` is the one from the QR URL (or the signature).
+
+    Valid only when the record matches its signature, the year is still complete and no newer
+    certificate replaces it. A revoked year comes first: every certificate of it is revoked.
 
     Unknown numbers, numbers that fail their check character, a code that does not match
     and a record whose signature no longer verifies are all "not genuine", each with its
@@ -57,9 +69,7 @@ def certificate_verify(*, number: str, code: str = "") -> Verification:
             NOT_GENUINE,
             _("This is not a valid certificate number: check it for a typing error."),
         )
-    certificate = (
-        Certificate.objects.select_related("superseded_by").filter(number=normalised).first()
-    )
+    certificate = Certificate.objects.filter(number=normalised).first()
     if certificate is None:
         return Verification(NOT_GENUINE, _("No certificate has this number."))
     code = code.strip()
@@ -76,27 +86,44 @@ def certificate_verify(*, number: str, code: str = "") -> Verification:
         return Verification(
             NOT_GENUINE, _("The certificate's record does not match its signature.")
         )
-    status = (
+    year_status = (
         YearStatus.objects.filter(learner_id=certificate.learner_id, year=certificate.year)
         .values_list("status", flat=True)
         .first()
     )
-    if status != YearStatus.Status.COMPLETE:
+    if year_status != YearStatus.Status.COMPLETE:
         return Verification(
             REVOKED,
-            _("This certificate was issued, but the year's completion has since been revoked."),
+            _(
+                "Not valid: this certificate was issued, but the year's completion has since "
+                "been revoked."
+            ),
             certificate,
         )
     if certificate.superseded_at is not None:
-        replaced = certificate.superseded_by.number if certificate.superseded_by else ""
+        # The current one, not merely the next: a certificate may have been replaced twice.
+        current = (
+            Certificate.objects.filter(
+                learner_id=certificate.learner_id,
+                year=certificate.year,
+                superseded_at__isnull=True,
+            )
+            .values_list("number", flat=True)
+            .first()
+        )
         return Verification(
             SUPERSEDED,
-            _("These details were genuine when issued; a newer certificate replaces it."),
+            _(
+                "Not valid: these details were genuine when issued, but a newer certificate "
+                "with other details replaces it. Ask for the current one."
+            ),
             certificate,
-            replaced_by=numbers.grouped(replaced) if replaced else "",
+            replaced_by=numbers.grouped(current) if current else "",
         )
     return Verification(
-        GENUINE, _("Genuine: the details below are those the platform issued."), certificate
+        VALID,
+        _("Valid: the details below are those the platform issued, and the year is complete."),
+        certificate,
     )
 
 

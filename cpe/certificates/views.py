@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils.cache import add_never_cache_headers
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -20,6 +21,11 @@ from cpe.certificates.forms import BatchForm, DownloadForm, VerifyForm
 from cpe.certificates.models import Certificate
 from cpe.certificates.pdf import certificate_pdf
 from cpe.certificates.selectors import (
+    NOT_GENUINE,
+    REVOKED,
+    SUPERSEDED,
+    VALID,
+    Verification,
     certificate_verify,
     current_certificate,
     learner_certificates,
@@ -151,14 +157,28 @@ def verify_start(request: HttpRequest) -> HttpResponse:
     return render(request, "certificates/verify_start.html", {"form": form})
 
 
+# One rule for the page and the API: 2xx only when the certificate may be accepted, so a
+# program that looks only at the status code cannot take a revoked or replaced one for valid.
+# 410: it was issued here but no longer stands; 404: it was never issued as shown.
+VERIFICATION_HTTP_STATUS = {VALID: 200, REVOKED: 410, SUPERSEDED: 410, NOT_GENUINE: 404}
+
+
+def verification_http_status(result: Verification) -> int:
+    return VERIFICATION_HTTP_STATUS[result.status]
+
+
 def verify(request: HttpRequest, number: str) -> HttpResponse:
-    """Whether a certificate is genuine; unknown and tampered numbers answer alike (404)."""
+    """Whether a certificate is valid: 200 valid, 410 revoked or replaced, 404 not genuine
+    (unknown and tampered numbers alike)."""
     if verification_rate_exceeded(request):
         return render(request, "certificates/verify_limited.html", status=429)
     result = certificate_verify(number=number, code=request.GET.get("s", ""))
-    return render(
+    response = render(
         request,
         "certificates/verify.html",
         {"result": result, "number": number, "keys": verify_keys().values()},
-        status=200 if result.is_genuine else 404,
+        status=verification_http_status(result),
     )
+    # A revocation must show at once: no browser or proxy may keep an earlier "valid".
+    add_never_cache_headers(response)
+    return response

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema, Status
 
@@ -19,6 +20,7 @@ from cpe.api.routers.jobs import JobOut, job_out
 from cpe.certificates.forms import districts_in_scope
 from cpe.certificates.models import Certificate
 from cpe.certificates.selectors import (
+    NOT_GENUINE,
     certificate_verify,
     current_certificate,
     verification_url,
@@ -29,7 +31,11 @@ from cpe.certificates.services import (
     certificate_issue,
 )
 from cpe.certificates.signing import verify_keys
-from cpe.certificates.views import pdf_response, verification_rate_exceeded
+from cpe.certificates.views import (
+    pdf_response,
+    verification_http_status,
+    verification_rate_exceeded,
+)
 from cpe.core.capabilities import Capability
 from cpe.core.services import Actor
 from cpe.learning.selectors import learner_for_user
@@ -69,10 +75,31 @@ class IssuedOut(CertificateOut):
 
 
 class VerificationOut(Schema):
-    outcome: str = Field(description="genuine, superseded (a newer one replaces it) or revoked")
-    reason: str
-    certificate: CertificateOut
-    replaced_by: str = Field(description="The newer certificate's number, when superseded")
+    valid: bool = Field(
+        description=(
+            "Accept the certificate only when this is true: the printed details are those "
+            "issued, the year is still complete, and no newer certificate replaces it"
+        )
+    )
+    status: Literal["valid", "superseded", "revoked"] = Field(
+        description=(
+            "valid (200); superseded (410): genuine when issued, but a newer certificate with "
+            "other details replaces it, and the year is complete: ask for the one in "
+            "`replaced_by`; revoked (410): the year's completion was withdrawn after issue"
+        )
+    )
+    reason: str = Field(description="The status in a sentence, in the caller's language")
+    certificate: CertificateOut = Field(description="The details as issued")
+    replaced_by: str = Field(description="The current certificate's number, when superseded")
+    outcome: Literal["genuine", "superseded", "revoked"] = Field(
+        deprecated=True,
+        description="The former name of `status` (genuine for valid); read `valid` instead",
+    )
+
+
+class NotGenuineOut(ErrorOut):
+    valid: Literal[False] = Field(description="Always false")
+    status: Literal["not_genuine"] = Field(description="Always not_genuine, as `code`")
 
 
 class KeyOut(Schema):
@@ -117,28 +144,39 @@ def certificate_keys(request: HttpRequest) -> list[dict]:
 
 @public_router.get(
     "/{number}",
-    response={200: VerificationOut, 404: ErrorOut, 429: ErrorOut},
+    response={200: VerificationOut, 404: NotGenuineOut, 410: VerificationOut, 429: ErrorOut},
     summary="Verify a certificate by its number, and the code from its QR address (anyone)",
     description=(
-        "Unknown numbers, numbers with a typing error, a code that does not match and a "
-        "record that no longer matches its signature all answer 404 `not_genuine`, with the "
-        "reason in `message`. Rate-limited per address (429)."
+        "Read `valid`: only a valid certificate answers 2xx (200), so a caller that checks "
+        "only the status code is safe too. A certificate issued here that no longer stands "
+        "answers 410 with its details as issued and `status` `revoked` (the year's "
+        "completion was withdrawn) or `superseded` (a newer certificate with other details "
+        "replaces it; its number is in `replaced_by`). Unknown numbers, numbers with a typing "
+        "error, a code that does not match and a record that no longer matches its signature "
+        "all answer 404 `not_genuine`, with the reason in `message`. Never cached. "
+        "Rate-limited per address (429)."
     ),
 )
-def certificate_verification(request: HttpRequest, number: str, s: str = "") -> Status:
+def certificate_verification(
+    request: HttpRequest, response: HttpResponse, number: str, s: str = ""
+) -> Status:
+    add_never_cache_headers(response)  # a revocation must show at once
     if verification_rate_exceeded(request):
         message = _("Too many look-ups from this address: wait a few minutes and try again.")
         return Status(429, error_body("too_many_requests", message))
     result = certificate_verify(number=number, code=s)
-    if not result.is_genuine or result.certificate is None:
-        return Status(404, error_body("not_genuine", result.reason, {"number": [result.reason]}))
+    if result.certificate is None:
+        body = error_body("not_genuine", result.reason, {"number": [result.reason]})
+        return Status(404, {**body, "valid": False, "status": NOT_GENUINE})
     return Status(
-        200,
+        verification_http_status(result),
         {
-            "outcome": result.outcome,
+            "valid": result.valid,
+            "status": result.status,
             "reason": result.reason,
             "certificate": _certificate(result.certificate),
             "replaced_by": result.replaced_by,
+            "outcome": "genuine" if result.valid else result.status,
         },
     )
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import (
 from django.core.exceptions import ImproperlyConfigured
 
 from cpe.certificates import signing
-from cpe.certificates.selectors import GENUINE, NOT_GENUINE, certificate_verify
+from cpe.certificates.selectors import NOT_GENUINE, VALID, certificate_verify
 from cpe.certificates.services import certificate_issue
 from cpe.certificates.testing import SYSTEM
 
@@ -40,11 +40,11 @@ def test_a_rotated_key_keeps_verifying_the_certificates_it_signed(completed, set
     new_private, _public = _new_key()
     settings.SIGNING_KEY = f"k2:{new_private}"
     settings.CERTIFICATE_VERIFY_KEYS = [f"k1:{old_public}"]
-    assert certificate_verify(number=certificate.number).outcome == GENUINE
+    assert certificate_verify(number=certificate.number).status == VALID
     assert {key.key_id for key in signing.verify_keys().values()} == {"k1", "k2"}
 
     settings.CERTIFICATE_VERIFY_KEYS = []  # the old key withdrawn: its certificates fail
-    assert certificate_verify(number=certificate.number).outcome == NOT_GENUINE
+    assert certificate_verify(number=certificate.number).status == NOT_GENUINE
 
 
 def test_without_a_key_id_the_key_is_named_by_its_fingerprint(settings):
