@@ -1,6 +1,8 @@
 """The whole journey: an officer collects a person, who signs in for the first time, studies a
 course's lesson to the end, passes its exam, completes the year and downloads the certificate;
-the URL of its QR code says genuine, and a tampered certificate number does not.
+the URL of its QR code says valid, and a tampered certificate number does not. On a phone,
+each outcome of a verification (valid, replaced, revoked, not genuine) shows its own colour and
+words.
 
 The demo courses are small, so the year is topped up beforehand with credits from an exam
 passed elsewhere (60/90 minus the course's 3 professional credits): the course completes it.
@@ -26,9 +28,11 @@ from cpe.catalog.media import video_duration_seconds
 from cpe.catalog.models import Course, CourseYear, Lesson
 from cpe.certificates import numbers
 from cpe.certificates.models import Certificate
+from cpe.certificates.selectors import verification_url
+from cpe.certificates.services import certificate_issue
 from cpe.core.services import Actor
 from cpe.credits.models import CreditEntry, YearStatus
-from cpe.credits.services import credit_record
+from cpe.credits.services import credit_record, credit_reverse
 from cpe.exams.models import Option
 from cpe.exams.testing import make_bank
 from cpe.regions.models import Region
@@ -205,8 +209,8 @@ def test_from_collection_to_a_certificate_whose_qr_url_verifies(
     verification = new_page(PHONE)  # anyone, scanning the code: a phone without a session
     response = verification.goto(url)
     assert response is not None and response.status == 200
-    result = verification.locator("[data-outcome]")
-    expect(result).to_have_attribute("data-outcome", "genuine")
+    result = verification.locator("[data-status]")
+    expect(result).to_have_attribute("data-status", "valid")
     expect(result).to_contain_text(NAME)
     expect(result).to_contain_text(learner.id_number_masked)
     verification.screenshot(path=str(tmp_path / "verify.png"), full_page=True)
@@ -219,7 +223,7 @@ def test_from_collection_to_a_certificate_whose_qr_url_verifies(
     query = urlsplit(url).query
     response = verification.goto(f"/verify/{tampered}/?{query}")
     assert response is not None and response.status == 404
-    expect(verification.locator("[data-outcome]")).to_have_attribute("data-outcome", "not_genuine")
+    expect(verification.locator("[data-status]")).to_have_attribute("data-status", "not_genuine")
     expect(verification.locator("main")).not_to_contain_text(NAME)
     # Typed from paper into the form, the tampered number is refused too.
     verification.goto("/verify/")
@@ -227,3 +231,68 @@ def test_from_collection_to_a_certificate_whose_qr_url_verifies(
     with verification.expect_navigation():
         verification.locator("main form button[type=submit]").click()
     expect(verification.locator(".field .error, .form-errors").first).to_be_visible()
+
+
+# The banner's colours (site.css: --ok, --warn, --bad), as the browser computes them.
+GREEN, AMBER, RED = "rgb(30, 123, 52)", "rgb(161, 92, 0)", "rgb(180, 35, 24)"
+
+
+def verdict_on_the_phone(page: Page, path: str, status: int, words: str, colour: str) -> None:
+    response = page.goto(path)
+    assert response is not None and response.status == status
+    verdict = page.locator(".verification .verdict")
+    expect(verdict).to_be_visible()
+    expect(verdict).to_contain_text(words)
+    assert verdict.evaluate("e => getComputedStyle(e).backgroundColor") == colour
+    assert verdict.evaluate("e => getComputedStyle(e).color") == "rgb(255, 255, 255)"
+    box = verdict.bounding_box()
+    assert box is not None and box["y"] < PHONE["height"] / 2  # seen without scrolling
+    assert_fits_the_phone(page, path)
+
+
+def test_each_verification_outcome_shows_its_colour_and_words_on_a_phone(
+    new_page: Callable[..., Page], site_url: str, settings: LazySettings
+) -> None:
+    settings.SITE_URL = site_url
+    first = Certificate.objects.get()  # the demo learner's, from the demo data
+    learner, year = first.learner, first.year
+    page = new_page(PHONE)
+    path = urlsplit(verification_url(first))
+    first_path = f"{path.path}?{path.query}"
+
+    verdict_on_the_phone(page, first_path, 200, "有效", GREEN)
+    expect(page.locator("h1")).to_have_text("证明有效")
+
+    # More credits for the year: the next download replaces the certificate.
+    credit_record(
+        actor=SYSTEM,
+        learner=learner,
+        year=year,
+        category="public",
+        credits=3,
+        source=CreditEntry.Source.FACE_TO_FACE,
+        reference="线下培训",
+    )
+    current = certificate_issue(actor=SYSTEM, learner=learner, year=year)
+    verdict_on_the_phone(page, first_path, 410, "无效", AMBER)
+    expect(page.locator(".verification")).to_contain_text(current.number_grouped)
+    with page.expect_navigation():
+        page.locator(".verification-replaced a").click()
+    expect(page.locator(".verification")).to_have_attribute("data-status", "valid")
+
+    # The year's professional credits taken back: every certificate of the year is revoked.
+    for entry in CreditEntry.objects.filter(
+        learner=learner,
+        year=year,
+        category="professional",
+        reverses__isnull=True,
+        reversed_by__isnull=True,
+    ):
+        credit_reverse(actor=SYSTEM, entry=entry, reason="登记有误")
+    assert YearStatus.objects.get(learner=learner, year=year).status == "revoked"
+    verdict_on_the_phone(page, f"/verify/{current.number}/", 410, "无效", RED)
+    expect(page.locator("h1")).to_have_text("已撤销：该年度已不再是完成状态")
+
+    tampered = numbers.ALPHABET[(numbers.ALPHABET.index(first.number[0]) + 1) % 32]
+    verdict_on_the_phone(page, f"/verify/{tampered}{first.number[1:]}/", 404, "无效", RED)
+    expect(page.locator("h1")).to_have_text("证明不真实：请勿采信")
