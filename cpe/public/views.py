@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from cpe.core.capabilities import Capability
+from cpe.core.crypto import DecryptionError, decrypt, encrypt
 from cpe.core.forms import apply_validation_error
 from cpe.core.permissions import capability_required
 from cpe.core.services import Actor, client_ip
@@ -132,14 +133,46 @@ def credit_query(request: HttpRequest) -> HttpResponse:
     return response
 
 
+# Keys issued by a POST wait here until the GET after the redirect shows them, once: a reload
+# then asks for the page again instead of issuing another key. A list, so a double click's
+# two keys are both shown. Encrypted, because the session store (the database, or Redis)
+# must not hold a key in the clear: the page promises only a fingerprint is kept.
+NEW_KEYS_SESSION = "public.office_keys_to_show"
+
+
+def _new_key_purpose(request: HttpRequest) -> str:
+    return f"office_key_to_show:{request.user.pk}"
+
+
+def _new_key_keep(request: HttpRequest, raw: str) -> None:
+    waiting = request.session.get(NEW_KEYS_SESSION, [])
+    sealed = encrypt(raw, purpose=_new_key_purpose(request))
+    request.session[NEW_KEYS_SESSION] = [*waiting, sealed]
+
+
+def _new_keys_take(request: HttpRequest) -> list[str]:
+    """The keys waiting to be shown, removed from the session as they are read."""
+    keys = []
+    for sealed in request.session.pop(NEW_KEYS_SESSION, []):
+        try:
+            keys.append(decrypt(sealed, purpose=_new_key_purpose(request)))
+        except DecryptionError:
+            # The encryption key was rotated in between: the key is lost, and should go.
+            messages.error(
+                request,
+                _("A new key could not be shown: revoke it (the newest) and issue another."),
+            )
+    return keys
+
+
 @capability_required(Capability.OFFICE_KEYS_MANAGE)
 def staff_office_keys(request: HttpRequest) -> HttpResponse:
-    """The offices' API keys in the administrator's province; issuing one shows it once."""
+    """The offices' API keys in the administrator's province. Issuing one redirects to this
+    page, which shows the new key once (POST/redirect/GET)."""
     form = OfficeKeyForm(request.POST or None, user=request.user)
-    new_key = ""
     if request.method == "POST" and form.is_valid():
         try:
-            _key, new_key = office_key_issue(
+            _key, raw = office_key_issue(
                 actor=Actor.from_request(request),
                 office=form.cleaned_data["office"],
                 region=form.cleaned_data["region"],
@@ -147,18 +180,19 @@ def staff_office_keys(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             apply_validation_error(form, error)
         else:
-            form = OfficeKeyForm(user=request.user)
+            _new_key_keep(request, raw)
+            return redirect("public:staff_office_keys")
     response = render(
         request,
         "public/staff_office_keys.html",
         {
             "form": form,
-            "new_key": new_key,
+            "new_keys": _new_keys_take(request) if request.method == "GET" else [],
             "keys": office_keys_managed_by(user=request.user),
             "revoke_form": OfficeKeyRevokeForm(),
         },
     )
-    add_never_cache_headers(response)
+    add_never_cache_headers(response)  # the key must not stay in any cache either
     return response
 
 

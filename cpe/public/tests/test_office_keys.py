@@ -1,8 +1,10 @@
 """Offices' API keys: issued and revoked by province administrators (audited), stored only as
-a digest, accepted without a proof-of-work under their own limit, counted per key."""
+a digest, accepted without a proof-of-work under their own limit, counted per key. The staff
+page issues on POST and shows the new key once, on the GET after the redirect."""
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -127,18 +129,25 @@ def test_keys_are_issued_only_for_a_province_in_the_administrators_scope(users, 
     assert not OfficeApiKey.objects.exists()
 
 
+def _shown_keys(response) -> list[str]:
+    return re.findall(r"data-key-value>([^<]+)<", response.content.decode())
+
+
+def _issue_on_the_page(client, regions, office: str = "湖北省职称评审办公室"):
+    return client.post("/staff/office-keys/", {"office": office, "region": regions["420000"].pk})
+
+
 def test_the_staff_page_shows_a_new_key_once_and_revokes_with_a_reason(users, regions, client_for):
     client = client_for(users["province_admin"])
 
-    issued = client.post(
-        "/staff/office-keys/", {"office": "湖北省职称评审办公室", "region": regions["420000"].pk}
-    )
-    raw = re.search(r"data-key-value>([^<]+)<", issued.content.decode()).group(1)
+    issued = _issue_on_the_page(client, regions)
+    shown = client.get(issued["Location"])
+    (raw,) = _shown_keys(shown)
     listed = client.get("/staff/office-keys/")
     key = OfficeApiKey.objects.get()
     revoked = client.post(f"/staff/office-keys/{key.pk}/revoke/", {"reason": "密钥泄露"})
 
-    assert issued.status_code == 200 and "no-store" in issued["Cache-Control"]
+    assert shown.status_code == 200 and "no-store" in shown["Cache-Control"]
     assert raw.startswith("cpeq_")
     assert raw not in listed.content.decode()
     assert key.prefix in listed.content.decode()
@@ -146,6 +155,83 @@ def test_the_staff_page_shows_a_new_key_once_and_revokes_with_a_reason(users, re
     key.refresh_from_db()
     assert key.revoked_at is not None and key.revoked_by == users["province_admin"]
     assert key.revoke_reason == "密钥泄露"
+
+
+def test_issuing_on_the_page_redirects_and_the_page_after_shows_the_key_once(
+    users, regions, client_for
+):
+    client = client_for(users["province_admin"])
+
+    issued = _issue_on_the_page(client, regions)
+    shown = client.get(issued["Location"])
+    again = client.get("/staff/office-keys/")
+
+    assert issued.status_code == 302 and issued["Location"] == "/staff/office-keys/"
+    assert issued.content == b""  # the key is never in the answer to the POST
+    (raw,) = _shown_keys(shown)
+    assert "不会再次显示" in shown.content.decode()  # "it will not be shown again"
+    assert _shown_keys(again) == [] and raw not in again.content.decode()
+    assert raw.startswith(OfficeApiKey.objects.get().prefix)
+
+
+def test_reloading_the_page_after_issuing_shows_no_key_and_issues_none(users, regions, client_for):
+    client = client_for(users["province_admin"])
+    issued = _issue_on_the_page(client, regions)
+    client.get(issued["Location"])
+
+    reloaded = [client.get("/staff/office-keys/") for _ in range(3)]
+
+    assert all(_shown_keys(page) == [] for page in reloaded)
+    assert OfficeApiKey.objects.count() == 1
+    assert AuditEntry.objects.filter(action="office_key.issue").count() == 1
+
+
+def test_a_key_waiting_to_be_shown_is_not_kept_in_the_clear(users, regions, client_for):
+    client = client_for(users["province_admin"])
+    _issue_on_the_page(client, regions)
+    stored = database_dump() + repr(dict(client.session))  # between the POST and the GET
+
+    (raw,) = _shown_keys(client.get("/staff/office-keys/"))
+
+    assert raw not in stored
+    assert raw not in database_dump() + repr(dict(client.session))
+
+
+def test_two_keys_issued_before_the_page_is_shown_are_both_shown_once(users, regions, client_for):
+    client = client_for(users["province_admin"])
+    _issue_on_the_page(client, regions)
+    _issue_on_the_page(client, regions)  # a double click
+
+    shown = _shown_keys(client.get("/staff/office-keys/"))
+
+    assert len(shown) == 2 and len(set(shown)) == 2
+    prefixes = OfficeApiKey.objects.values_list("prefix", flat=True)
+    assert all(any(key.startswith(prefix) for key in shown) for prefix in prefixes)
+    assert _shown_keys(client.get("/staff/office-keys/")) == []
+
+
+def test_a_key_the_server_can_no_longer_decrypt_is_not_shown_and_the_page_says_so(
+    users, regions, client_for, settings
+):
+    client = client_for(users["province_admin"])
+    _issue_on_the_page(client, regions)
+    settings.FIELD_ENCRYPTION_KEYS = "k9:" + base64.b64encode(bytes(32)).decode()  # rotated
+
+    page = client.get("/staff/office-keys/")
+
+    assert page.status_code == 200 and _shown_keys(page) == []
+    assert "新密钥未能显示" in page.content.decode()
+    assert _shown_keys(client.get("/staff/office-keys/")) == []
+
+
+def test_a_refused_form_issues_nothing_and_shows_the_problem(users, regions, client_for):
+    client = client_for(users["province_admin"])
+
+    refused = _issue_on_the_page(client, regions, office="   ")
+
+    assert refused.status_code == 200
+    assert _shown_keys(refused) == []
+    assert not OfficeApiKey.objects.exists()
 
 
 def test_a_key_elsewhere_is_not_found_for_a_province_administrator(users, regions, client_for):
