@@ -11,6 +11,7 @@ from django.conf import LazySettings
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from cpe.public.models import OfficeApiKey
 from cpe.registry.demo import ACTIVATED, NOT_ACTIVATED
 from tests.e2e.test_phone_layout import (
     OVERFLOW_REPORT,
@@ -144,6 +145,10 @@ def test_a_province_administrator_issues_a_key_an_office_uses_it_and_it_is_revok
     key = phone.locator("[data-key-value]").inner_text()
     assert key.startswith("cpeq_")
     fits(phone)
+    # The page came by a redirect: a reload asks for it again, shows no key and issues none.
+    phone.reload()
+    expect(phone.locator("[data-key-value]")).to_have_count(0)
+    assert OfficeApiKey.objects.count() == 1
 
     # The office: many queries, no check, each counted.
     body = {"id_number": ACTIVATED[0], "name": ACTIVATED[1], "year": timezone.localdate().year - 1}
