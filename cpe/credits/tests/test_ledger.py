@@ -349,3 +349,17 @@ def test_no_entry_is_appended_to_a_chain_whose_head_was_tampered_with(learner):
     with pytest.raises(LedgerIntegrityError):
         record(learner, 20, reference="B")
     assert CreditEntry.objects.filter(learner=learner).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_check_reports_the_same_when_run_outside_a_transaction_as_the_command_is(
+    make_learner,
+):
+    # Outside a transaction the check streams through open cursors and re-reads a learner
+    # with a problem in a transaction of its own.
+    honest, edited = make_learner(), make_learner()
+    record(honest, 30)
+    record(edited, 30)
+    YearStatus.objects.filter(learner=edited).update(total_credits=60)
+    problems = ledger_verify()
+    assert [(p.learner_id, p.kind) for p in problems] == [(edited.pk, "year_status")]
