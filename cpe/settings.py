@@ -21,6 +21,9 @@ SECRET_KEY = env_secret("SECRET_KEY", debug=DEBUG, store=_SECRETS_FILE)
 FIELD_ENCRYPTION_KEYS = env_secret("FIELD_ENCRYPTION_KEYS", debug=DEBUG, store=_SECRETS_FILE)
 LOOKUP_HASH_KEY = env_secret("LOOKUP_HASH_KEY", debug=DEBUG, store=_SECRETS_FILE)
 SIGNING_KEY = env_secret("SIGNING_KEY", debug=DEBUG, store=_SECRETS_FILE)
+# "id:base64key" pairs, newest first: the first seals new credit ledger entries and each
+# learner's chain head with HMAC-SHA256, all verify (rotation; cpe/credits/chain.py).
+LEDGER_KEYS = env_secret("LEDGER_KEYS", debug=DEBUG, store=_SECRETS_FILE)
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

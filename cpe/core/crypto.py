@@ -3,7 +3,8 @@ value without decrypting. Any app that keeps a secret in the database uses these
 
 FIELD_ENCRYPTION_KEYS is "id:base64key,id:base64key", newest first: the first key
 encrypts, every key decrypts, so keys rotate by adding a new one in front and
-re-encrypting (each app that stores values has a command for its own).
+re-encrypting (each app that stores values has a command for its own). Other key lists of
+the same form (the credit ledger's LEDGER_KEYS) are read with `parse_keys`.
 """
 
 from __future__ import annotations
@@ -38,22 +39,28 @@ def _b64_key(name: str, text: str) -> bytes:
     except (binascii.Error, ValueError):
         raise ImproperlyConfigured(f"{name}: a key is not valid base64.") from None
     if len(key) != 32:
-        raise ImproperlyConfigured(f"{name}: each key must be 32 bytes (AES-256), not {len(key)}.")
+        raise ImproperlyConfigured(f"{name}: each key must be 32 bytes, not {len(key)}.")
     return key
 
 
-def parse_field_keys(text: str) -> FieldKeys:
+def parse_keys(text: str, *, name: str, max_id_length: int | None = None) -> FieldKeys:
+    """A key list "id:base64key[,id:base64key...]" of the setting `name`, newest first (ids
+    of letters and digits, at most `max_id_length` where a column of that size keeps them)."""
     keys: dict[str, bytes] = {}
     for part in (p.strip() for p in text.split(",")):
         key_id, sep, material = part.partition(":")
-        if not sep or not key_id.isalnum():
-            raise ImproperlyConfigured(
-                "FIELD_ENCRYPTION_KEYS must read 'id:base64key[,id:base64key...]'."
-            )
+        too_long = max_id_length is not None and len(key_id) > max_id_length
+        if not sep or not key_id.isalnum() or too_long:
+            limit = f" (key ids of at most {max_id_length} characters)" if max_id_length else ""
+            raise ImproperlyConfigured(f"{name} must read 'id:base64key[,id:base64key...]'{limit}.")
         if key_id in keys:
-            raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS names the key id {key_id} twice.")
-        keys[key_id] = _b64_key("FIELD_ENCRYPTION_KEYS", material)
+            raise ImproperlyConfigured(f"{name} names the key id {key_id} twice.")
+        keys[key_id] = _b64_key(name, material)
     return FieldKeys(current=next(iter(keys)), keys=keys)
+
+
+def parse_field_keys(text: str) -> FieldKeys:
+    return parse_keys(text, name="FIELD_ENCRYPTION_KEYS")
 
 
 @cache

@@ -81,6 +81,7 @@ SECRET_GENERATORS: dict[str, Callable[[], str]] = {
     "FIELD_ENCRYPTION_KEYS": lambda: f"k1:{_random_key()}",
     "LOOKUP_HASH_KEY": _random_key,
     "SIGNING_KEY": _ed25519_key,
+    "LEDGER_KEYS": lambda: f"l1:{_random_key()}",
 }
 
 

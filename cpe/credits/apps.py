@@ -7,6 +7,10 @@ class CreditsConfig(AppConfig):
     verbose_name = _("Credits")
 
     def ready(self) -> None:
+        # A malformed ledger key must stop start-up, not the first credit recorded.
+        from cpe.credits.chain import ledger_keys
+
+        ledger_keys()
         # A completed course becomes a ledger entry in the same transaction (learning must
         # not import credits, so it calls the listener this app registers).
         from cpe.credits.models import CreditEntry

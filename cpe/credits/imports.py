@@ -70,6 +70,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("category", "科目类别", "Category", False, ("类别", "科目")),
     Column("credits", "学分", "Credits", True, ("学分数",)),
     Column("reference", "凭证编号", "Reference", True, ("证书编号", "编号", "参考")),
+    # Optional as a column, so older files still read; a row whose kind or source the
+    # conversion table requires evidence for is refused without it.
+    Column("evidence", "证明材料", "Evidence", False, ("证明材料编号", "证明文件", "evidence")),
     Column("reason", "备注", "Note", False, ("说明", "reason")),
 )
 COLUMN_BY_FIELD = {column.field: column for column in COLUMNS}
@@ -173,6 +176,7 @@ def _row_problems(
             category=category,
             credits=_text(cells.get("credits")),
             reference=_text(cells.get("reference")),
+            evidence=_text(cells.get("evidence")),
             tables=context.tables,
         )
         for field_name, texts in problems.items():
@@ -198,6 +202,7 @@ def _check(context: _Context, number: int, cells: dict[str, Any]) -> tuple[str, 
                 "category": values["category"],
                 "credits": str(values["credits"]),
                 "reference": values["reference"],
+                "evidence": values["evidence"],
                 "reason": _text(cells.get("reason"))[:500],
             }
             return ("unchanged" if key in context.recorded else "new"), line, {}
@@ -458,6 +463,8 @@ def credit_import_apply(*, actor: Actor, credit_import: CreditImport, progress: 
                         credits=Decimal(line["credits"]),
                         source=line["source"],
                         reference=line["reference"],
+                        # Plans checked before entries carried evidence have none.
+                        evidence=line.get("evidence", ""),
                         approved_by=actor.user,
                         reason=line["reason"],
                     )
@@ -534,6 +541,8 @@ TEMPLATE_NOTES = [
     "科目类别：公需科目或专业科目；折算表已规定类别的类型可不填。",
     "学分：按折算表的上下限填写，最多一位小数。",
     "凭证编号：证书编号、名单名称等；同一学员、年度、来源和凭证编号只登记一次，重复导入不会重复计分。",
+    "证明材料：学分所依据的证明材料编号或名称（如合格名单的文号、证书编号、会议通知文号），"
+    "最多 200 字；学分折算表要求提供证明材料的类型和来源必须填写。",
     "备注：可不填。",
     "每个文件最多 200,000 行、20 MB。支持 .xlsx 和 .csv（UTF-8 或 GB18030）。",
 ]

@@ -17,6 +17,10 @@ from cpe.learning.models import CourseCompletion
 from cpe.regions.models import Region
 from cpe.registry.models import Learner, private_storage
 
+# Ledger key ids are kept beside every entry and head they sealed (cpe/credits/chain.py).
+LEDGER_KEY_ID_LENGTH = 16
+EVIDENCE_MAX_LENGTH = 200
+
 
 class LedgerQuerySet(models.QuerySet):
     """Ledger rows are written once: corrections are reversing entries, never edits."""
@@ -32,9 +36,11 @@ class CreditEntry(models.Model):
     """Credits a learner earned (or a reversal of such credits) for one year and category.
 
     Rows are never updated or deleted: the model and its querysets refuse, and on
-    PostgreSQL a trigger refuses too. Each row stores the SHA-256 of its own fields and the
-    previous row's hash for the same learner, so `verify_ledger` finds edits made behind
-    the application's back.
+    PostgreSQL a trigger refuses too. Each row stores an HMAC-SHA256 of its own fields and
+    the previous row's hash for the same learner, keyed with the ledger key named by
+    `key_id`, and the learner's `LedgerHead` counts the chain and seals its last hash, so
+    `verify_ledger` finds edits, removals and rehashing made behind the application's back
+    (cpe/credits/chain.py).
     """
 
     Category = Course.Category
@@ -58,6 +64,12 @@ class CreditEntry(models.Model):
     credits = models.DecimalField(_("credits"), max_digits=6, decimal_places=1)
     source = models.CharField(_("source"), max_length=32, choices=Source.choices)
     reference = models.CharField(_("reference"), max_length=100, blank=True)
+    # What the credits rest on: "sha256:<hex>" of an application's evidence file, or the
+    # document an officer names; blank for a course on the platform (its completion is the
+    # evidence). The database default lets bulk SQL loads leave it out.
+    evidence = models.CharField(
+        _("evidence"), max_length=EVIDENCE_MAX_LENGTH, blank=True, default="", db_default=""
+    )
     # The course completion this entry records: the database keeps it to one entry each.
     completion = models.OneToOneField(
         CourseCompletion,
@@ -96,6 +108,10 @@ class CreditEntry(models.Model):
     )
     previous_hash = models.CharField(max_length=64, blank=True)
     entry_hash = models.CharField(max_length=64)
+    # Which of LEDGER_KEYS sealed `entry_hash` (the first at the time), so keys can rotate.
+    key_id = models.CharField(
+        max_length=LEDGER_KEY_ID_LENGTH, blank=True, default="", db_default=""
+    )
 
     objects = LedgerQuerySet.as_manager()
 
@@ -127,6 +143,37 @@ class CreditEntry(models.Model):
     @property
     def audit_region_path(self) -> str:
         return self.learner.district.path
+
+
+class LedgerHead(models.Model):
+    """Where a learner's chain of entries ends, sealed with the ledger key.
+
+    Written in the same transaction as each entry, under the learner's lock. The entries
+    alone cannot show that their newest ones were deleted (what remains is a whole chain);
+    the head still counts them and names the last. Never deleted (on PostgreSQL a trigger
+    refuses).
+    """
+
+    learner = models.OneToOneField(
+        Learner,
+        primary_key=True,
+        on_delete=models.PROTECT,
+        related_name="ledger_head",
+        verbose_name=_("learner"),
+    )
+    entry_count = models.PositiveIntegerField()
+    last_entry = models.ForeignKey(CreditEntry, on_delete=models.PROTECT, related_name="+")
+    last_hash = models.CharField(max_length=64)
+    key_id = models.CharField(max_length=LEDGER_KEY_ID_LENGTH)
+    head_hash = models.CharField(max_length=64)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ledger head")
+        verbose_name_plural = _("ledger heads")
+
+    def __str__(self) -> str:
+        return f"{self.learner_id} {self.entry_count} {self.last_entry_id}"
 
 
 class YearStatus(models.Model):
@@ -393,7 +440,8 @@ class CreditImport(models.Model):
     )
     message = models.CharField(max_length=500, blank=True)
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    # [{"row", "learner", "year", "category", "credits", "source", "reference", "reason"}]
+    # [{"row", "learner", "year", "category", "credits", "source", "reference", "evidence",
+    #   "reason"}]
     plan = models.JSONField(default=list)
     # [{"row", "id_number", "name", "errors": {field: {language: [texts]}}}] (ID numbers masked)
     error_rows = models.JSONField(default=list)

@@ -27,11 +27,12 @@ from cpe.credits.conversion import (
     _CONTROL,
     DETAIL_FIELDS,
     DETAIL_MAX_LENGTH,
+    ConversionTable,
     Rule,
     conversion_table,
 )
 from cpe.credits.models import CreditApplication, CreditEntry
-from cpe.credits.services import credit_record, credits_value_problem
+from cpe.credits.services import credit_record, credits_value_problem, evidence_problem
 from cpe.learning.years import first_required_year, this_year
 from cpe.regions.policy import policy_for
 from cpe.registry.crypto import mask_id_number
@@ -107,19 +108,22 @@ def _credits_value(raw: Any) -> Decimal | None:
     return value if value.is_finite() else None
 
 
-def rule_for(
-    learner: Learner, year: int, kind: str, tables: dict[tuple, Any] | None = None
-) -> Rule | None:
-    """The active line of the learner's table for the year, or None (`tables` keeps the
-    tables already read, for a caller checking many rows)."""
+def _table_for(learner: Learner, year: int, tables: dict[tuple, Any] | None) -> ConversionTable:
     key = (learner.district_id, year)
     if tables is None or key not in tables:
         table = conversion_table(learner.district, year)
         if tables is not None:
             tables[key] = table
-    else:
-        table = tables[key]
-    rule = table.get(kind)
+        return table
+    return tables[key]
+
+
+def rule_for(
+    learner: Learner, year: int, kind: str, tables: dict[tuple, Any] | None = None
+) -> Rule | None:
+    """The active line of the learner's table for the year, or None (`tables` keeps the
+    tables already read, for a caller checking many rows)."""
+    rule = _table_for(learner, year, tables).get(kind)
     return rule if rule is not None and rule.is_active else None
 
 
@@ -404,6 +408,7 @@ def credit_application_approve(
             credits=amount,
             source=application.source,
             reference=application_reference(application),
+            evidence=application_evidence(application),
             approved_by=actor.user,
             # The application stays traceable here (and by its entry link), not in the key.
             reason=f"#{application.pk} {reason}".strip(),
@@ -430,6 +435,14 @@ def application_reference(application: CreditApplication) -> str:
     """The ledger entry's reference: what the application is about, as an import or a direct
     recording of the same activity would write it, so they match."""
     return application.reference[:100]
+
+
+def application_evidence(application: CreditApplication) -> str:
+    """The ledger entry's evidence: the digest of the file the officer saw, so the entry
+    names exactly that file (blank when the table asked for none and none came)."""
+    if not application.evidence_sha256:
+        return ""
+    return f"sha256:{application.evidence_sha256}"
 
 
 def credit_application_reject(
@@ -515,10 +528,12 @@ def direct_record_problems(
     category: str,
     credits: Any,
     reference: str,
+    evidence: str = "",
     tables: dict[tuple, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """The values an officer's recording resolves to (source, category, credits) and what
-    is wrong with them, by field: the table's limits for a kind, and a reference."""
+    """The values an officer's recording resolves to (source, category, credits, evidence)
+    and what is wrong with them, by field: the table's limits for a kind, a reference, and
+    evidence where the table requires it (`evidence_required`, the learner's rule too)."""
     errors: dict[str, list[str]] = {}
     resolved: dict[str, Any] = {"source": source, "category": category}
     year_problem = _year_problem(learner, year)
@@ -570,9 +585,33 @@ def direct_record_problems(
         ]
     elif len(reference) > 100 or _CONTROL.search(reference):
         errors["reference"] = [_("At most 100 characters on one line.")]
+    evidence = (evidence or "").strip()
+    if evidence_problem(evidence):
+        errors["evidence"] = [evidence_problem(evidence)]
+    elif not evidence and not year_problem and "kind" not in errors:
+        table = _table_for(learner, year, tables)
+        if evidence_required(table, kind=kind, source=resolved["source"]):
+            errors["evidence"] = [
+                _(
+                    "The conversion table requires evidence for these credits: give the "
+                    "number or name of the document they rest on."
+                )
+            ]
     resolved["credits"] = value
     resolved["reference"] = reference
+    resolved["evidence"] = evidence
     return resolved, errors
+
+
+def evidence_required(table: ConversionTable, *, kind: str, source: str) -> bool:
+    """Whether credits of a kind (or, recorded by source, of any kind with that source) need
+    evidence: the table's `evidence_required`, as for a learner's application. A source the
+    table has no line for needs it, as every line of the national table does."""
+    if kind:
+        rule = table.get(kind)
+        return rule is None or rule.evidence_required
+    lines = [rule for rule in table.rules if rule.source == source]
+    return not lines or any(rule.evidence_required for rule in lines)
 
 
 def credit_record_direct(
@@ -585,11 +624,13 @@ def credit_record_direct(
     kind: str = "",
     source: str = "",
     category: str = "",
+    evidence: str = "",
     reason: str = "",
 ) -> CreditEntry:
     """An officer records credits for one learner of their district: a kind from the table
-    (its source, category and limits) or a source with a category. The same credits twice
-    (learner, year, source and reference) are refused, naming the entry that has them."""
+    (its source, category and limits) or a source with a category, and the evidence where
+    the table requires it. The same credits twice (learner, year, source and reference) are
+    refused, naming the entry that has them."""
     _require_registrar(actor, learner)
     _not_deregistered(learner)
     resolved, errors = direct_record_problems(
@@ -600,6 +641,7 @@ def credit_record_direct(
         category=category,
         credits=credits,
         reference=reference,
+        evidence=evidence,
     )
     if errors:
         raise ValidationError(errors)
@@ -620,6 +662,7 @@ def credit_record_direct(
             credits=resolved["credits"],
             source=resolved["source"],
             reference=resolved["reference"],
+            evidence=resolved["evidence"],
             approved_by=actor.user,
             reason=(reason or "").strip(),
         )

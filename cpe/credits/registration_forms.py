@@ -93,6 +93,15 @@ class DirectRecordForm(forms.Form):
             "The certificate number or the list's name: the same reference is recorded once."
         ),
     )
+    evidence = forms.CharField(
+        label=_("Evidence"),
+        max_length=400,  # the service names a longer one beside the field
+        required=False,
+        help_text=_(
+            "The number or name of the document the credits rest on, such as the pass list's "
+            "document number. Required where the conversion table requires evidence."
+        ),
+    )
     reason = forms.CharField(label=_("Note"), max_length=500, required=False)
 
     def kind_and_source(self) -> tuple[str, str]:

@@ -289,6 +289,7 @@ def staff_record(request: HttpRequest) -> HttpResponse:
                         category=form.cleaned_data["category"],
                         credits=form.cleaned_data["credits"],
                         reference=form.cleaned_data["reference"],
+                        evidence=form.cleaned_data["evidence"],
                         reason=form.cleaned_data["reason"],
                     )
                 except ValidationError as refused:

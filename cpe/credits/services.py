@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
-import json
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -16,45 +13,21 @@ from django.utils.translation import gettext as _
 
 from cpe.core.services import Actor, audit_record
 from cpe.credits import engine
-from cpe.credits.models import CreditEntry, YearStatus, YearStatusChange
+from cpe.credits.chain import (
+    entry_seal,
+    ledger_head_advance,
+    ledger_head_for_append,
+    outcome_values,
+)
+from cpe.credits.conversion import _CONTROL
+from cpe.credits.models import EVIDENCE_MAX_LENGTH, CreditEntry, YearStatus, YearStatusChange
 from cpe.learning.models import CourseCompletion
 from cpe.learning.years import first_required_year
 from cpe.regions.hooks import PolicyScope
 from cpe.regions.policy import policy_for
 from cpe.registry.models import Learner
 
-# --- The hash chain -------------------------------------------------------------------
-
-
-def _utc(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def entry_digest(entry: CreditEntry) -> str:
-    """SHA-256 of the entry's fields and the previous entry's hash, in one canonical form.
-
-    Everything that gives the entry its meaning is in it, so changing any of it (or the
-    order of the chain) changes the hash. The row's id is not: it is known only after the
-    insert, and the chain's link to the previous hash already fixes the order.
-    """
-    canonical = {
-        "learner": entry.learner_id,
-        "year": entry.year,
-        "category": entry.category,
-        "credits": f"{Decimal(entry.credits):.1f}",
-        "source": entry.source,
-        "reference": entry.reference,
-        "completion": entry.completion_id,
-        "recorded_by": entry.recorded_by_id,
-        "recorded_by_label": entry.recorded_by_label,
-        "approved_by": entry.approved_by_id,
-        "reason": entry.reason,
-        "created_at": _utc(entry.created_at),
-        "reverses": entry.reverses_id,
-        "previous_hash": entry.previous_hash,
-    }
-    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+# --- The chain ------------------------------------------------------------------------
 
 
 def _append(
@@ -66,26 +39,24 @@ def _append(
     credits: Decimal,
     source: str,
     reference: str = "",
+    evidence: str = "",
     completion: CourseCompletion | None = None,
     approved_by: Any = None,
     reason: str = "",
     reverses: CreditEntry | None = None,
     now: datetime.datetime | None = None,
 ) -> CreditEntry:
-    """Append one entry to the learner's chain and refresh the year's status.
+    """Append one entry to the learner's chain, move the chain's head to it and refresh the
+    year's status.
 
     The caller holds a transaction. The learner's row lock makes appends for one learner
-    wait for each other, so each entry links to the one before it. It is a no-key lock:
-    rows that merely reference the learner (heartbeats, completions) need not wait for it,
-    and a study transaction that already inserted such a row cannot deadlock against it.
+    wait for each other, so each entry links to the one before it (the head names it) and
+    the head moves once per entry. It is a no-key lock: rows that merely reference the
+    learner (heartbeats, completions) need not wait for it, and a study transaction that
+    already inserted such a row cannot deadlock against it.
     """
     Learner.objects.select_for_update(no_key=True).only("pk").get(pk=learner.pk)
-    previous = (
-        CreditEntry.objects.filter(learner_id=learner.pk)
-        .order_by("-id")
-        .values_list("entry_hash", flat=True)
-        .first()
-    )
+    head = ledger_head_for_append(learner_id=learner.pk)
     entry = CreditEntry(
         learner=learner,
         year=year,
@@ -93,6 +64,7 @@ def _append(
         credits=credits,
         source=source,
         reference=reference[:100],
+        evidence=evidence[:EVIDENCE_MAX_LENGTH],
         completion=completion,
         recorded_by=actor.user,
         recorded_by_label=actor.label[:150],
@@ -100,10 +72,10 @@ def _append(
         reason=reason[:500],
         reverses=reverses,
         created_at=now or timezone.now(),
-        previous_hash=previous or "",
     )
-    entry.entry_hash = entry_digest(entry)
+    entry_seal(entry, previous_hash=head.last_hash if head is not None else "")
     entry.save()
+    ledger_head_advance(head=head, entry=entry)
     year_status_refresh(learner=learner, year=year, entry=entry)
     return entry
 
@@ -135,6 +107,14 @@ def credits_value_problem(value: Decimal | None, annual_credits: int | None) -> 
     return ""
 
 
+def evidence_problem(evidence: str) -> str:
+    """What is wrong with an evidence reference as written ("" when nothing is); whether
+    one is required is the conversion table's to say (cpe.credits.registration)."""
+    if len(evidence) > EVIDENCE_MAX_LENGTH or _CONTROL.search(evidence):
+        return _("At most %(count)s characters on one line.") % {"count": EVIDENCE_MAX_LENGTH}
+    return ""
+
+
 def credit_record(
     *,
     actor: Actor,
@@ -144,6 +124,7 @@ def credit_record(
     credits: Decimal | int | str,
     source: str,
     reference: str = "",
+    evidence: str = "",
     approved_by: Any = None,
     reason: str = "",
     now: datetime.datetime | None = None,
@@ -152,10 +133,13 @@ def credit_record(
 
     Refused, with the field it concerns, for credits that are not positive, finer than a
     tenth, or more than a whole year's requirement; for a category or source the ledger
-    does not know; and for a year before the learner's first required year or after the
-    current one.
+    does not know; for a year before the learner's first required year or after the
+    current one; and for evidence longer than its column or not on one line.
     """
     errors: dict[str, list[str]] = {}
+    evidence = (evidence or "").strip()
+    if evidence_problem(evidence):
+        errors["evidence"] = [evidence_problem(evidence)]
     value = _credits_value(credits)
     policy = policy_for(learner.district, year) if isinstance(year, int) else None
     problem = credits_value_problem(value, policy.annual_credits if policy else None)
@@ -183,6 +167,7 @@ def credit_record(
             credits=value,
             source=source,
             reference=reference,
+            evidence=evidence,
             approved_by=approved_by,
             reason=reason,
             now=now,
@@ -276,6 +261,7 @@ def _entry_summary(entry: CreditEntry) -> dict[str, Any]:
         "credits": entry.credits,
         "source": entry.source,
         "reference": entry.reference,
+        "evidence": entry.evidence,
         "reverses": entry.reverses_id,
     }
 
@@ -292,13 +278,7 @@ def _apply_outcome(
     current: YearStatus | None,
 ) -> YearStatus:
     before = current.status if current is not None else YearStatus.Status.NOT_STARTED
-    values = {
-        "status": outcome.status,
-        "total_credits": outcome.total_credits,
-        "professional_credits": outcome.professional_credits,
-        "public_credits": outcome.public_credits,
-        "met_at": outcome.met_at,
-    }
+    values = outcome_values(outcome)
     if current is None:
         current = YearStatus.objects.create(learner_id=learner_id, year=year, **values)
     elif any(getattr(current, k) != v for k, v in values.items()):
@@ -367,31 +347,7 @@ def policy_scope_recompute(scope: PolicyScope) -> dict[str, int]:
     )
 
 
-# --- Checking the ledger --------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class LedgerProblem:
-    learner_id: int
-    entry_id: int
-    problem: str
-
-
-def ledger_verify() -> list[LedgerProblem]:
-    """Every place where a learner's chain does not hold: an entry whose fields no longer give
-    its hash, or whose link does not name the entry before it (one was removed or edited)."""
-    problems: list[LedgerProblem] = []
-    previous_learner: int | None = None
-    previous_hash = ""
-    for entry in CreditEntry.objects.order_by("learner_id", "id").iterator(chunk_size=2000):
-        if entry.learner_id != previous_learner:
-            previous_learner, previous_hash = entry.learner_id, ""
-        if entry.previous_hash != previous_hash:
-            problems.append(LedgerProblem(entry.learner_id, entry.pk, "broken link"))
-        elif entry_digest(entry) != entry.entry_hash:
-            problems.append(LedgerProblem(entry.learner_id, entry.pk, "fields changed"))
-        previous_hash = entry.entry_hash
-    return problems
+# --- Older completions ----------------------------------------------------------------
 
 
 def ledger_import_completions(*, actor: Actor) -> int:

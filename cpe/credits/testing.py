@@ -20,6 +20,7 @@ def record(
     year: int | None = None,
     source: str = CreditEntry.Source.FACE_TO_FACE,
     reference: str = "",
+    evidence: str = "",
     now=None,
 ) -> CreditEntry:
     """Credits recorded as an officer would record face-to-face training."""
@@ -33,8 +34,36 @@ def record(
         credits=credits,
         source=source,
         reference=reference,
+        evidence=evidence,
         now=now,
     )
+
+
+def sha256_as_before(entry) -> str:
+    """The ledger's hash before it was keyed (plain SHA-256 of the fields and the previous
+    hash): what anyone with database access could recompute after an edit."""
+    import datetime
+    import hashlib
+    import json
+
+    canonical = {
+        "learner": entry.learner_id,
+        "year": entry.year,
+        "category": entry.category,
+        "credits": f"{Decimal(entry.credits):.1f}",
+        "source": entry.source,
+        "reference": entry.reference,
+        "completion": entry.completion_id,
+        "recorded_by": entry.recorded_by_id,
+        "recorded_by_label": entry.recorded_by_label,
+        "approved_by": entry.approved_by_id,
+        "reason": entry.reason,
+        "created_at": entry.created_at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        "reverses": entry.reverses_id,
+        "previous_hash": entry.previous_hash,
+    }
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # --- Credit registration ------------------------------------------------------------------

@@ -116,6 +116,12 @@ class RecordIn(Schema):
     category: str = Field(default="", description="public or professional, unless the kind says")
     credits: Decimal
     reference: str = Field(max_length=200)
+    evidence: str = Field(
+        default="",
+        max_length=400,
+        description="The document the credits rest on; required where the conversion table "
+        "requires evidence for the kind (or, by source, for any kind of that source)",
+    )
     reason: str = Field(default="", max_length=500)
 
 
@@ -127,6 +133,7 @@ class EntryOut(Schema):
     credits: Decimal
     source: str
     reference: str
+    evidence: str
 
 
 class ImportOut(Schema):
@@ -393,6 +400,7 @@ def staff_record(request: HttpRequest, payload: RecordIn) -> Status:
         category=payload.category,
         credits=payload.credits,
         reference=payload.reference,
+        evidence=payload.evidence,
         reason=payload.reason,
     )
     return Status(
@@ -405,6 +413,7 @@ def staff_record(request: HttpRequest, payload: RecordIn) -> Status:
             "credits": entry.credits,
             "source": entry.source,
             "reference": entry.reference,
+            "evidence": entry.evidence,
         },
     )
 

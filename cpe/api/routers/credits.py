@@ -41,6 +41,10 @@ class EntryOut(Schema):
         "research_project, paper, book, face_to_face or other"
     )
     reference: str = Field(description="For a platform course: the course code")
+    evidence: str = Field(
+        description="What the credits rest on: sha256:<hex> of an application's evidence "
+        "file, or the document an officer named; blank for a course on the platform"
+    )
     reason: str
     recorded_at: datetime
     reverses: int | None = Field(description="The entry this one reverses")
@@ -82,6 +86,7 @@ def _entry(entry: CreditEntry) -> dict:
         "credits": entry.credits,
         "source": entry.source,
         "reference": entry.reference,
+        "evidence": entry.evidence,
         "reason": entry.reason,
         "recorded_at": entry.created_at,
         "reverses": entry.reverses_id,

@@ -86,6 +86,7 @@ def test_an_officer_records_credits_through_the_api_once(applicant, users, clien
         "kind": "degree_course",
         "credits": "90",
         "reference": "中南财经政法大学 中级财务会计",
+        "evidence": "成绩单 2026-07",
     }
     first = officer.post("/api/v1/staff/credit-entries", body, content_type="application/json")
     assert first.status_code == 201 and first.json()["source"] == "degree_course"
@@ -138,8 +139,11 @@ def test_the_registration_calls_are_in_the_openapi_document(client_for):
 def test_the_import_api_uploads_checks_and_confirms(
     applicant, users, client_for, django_capture_on_commit_callbacks
 ):
-    header = "身份证号,姓名,年度,学分类型,科目类别,学分,凭证编号"
-    row = f"{applicant.reveal_id_number()},{applicant.name},{THIS_YEAR},考试,专业科目,90,名单A"
+    header = "身份证号,姓名,年度,学分类型,科目类别,学分,凭证编号,证明材料"
+    row = (
+        f"{applicant.reveal_id_number()},{applicant.name},{THIS_YEAR},考试,专业科目,90,名单A,"
+        "鄂财会〔2026〕12号"
+    )
     officer = client_for(users["district_officer"])
     from django.core.files.uploadedfile import SimpleUploadedFile
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -44,6 +45,7 @@ def test_production_starts_when_every_secret_is_given(tmp_path):
         "FIELD_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",  # base64 of 32 bytes
         "LOOKUP_HASH_KEY": "B" * 43 + "=",
         "SIGNING_KEY": "C" * 43 + "=",
+        "LEDGER_KEYS": "l1:" + "D" * 43 + "=",
     }
     result = _start({"DEBUG": "false", **secrets}, tmp_path)
     assert result.returncode == 0, result.stderr
@@ -106,8 +108,44 @@ def test_a_malformed_encryption_key_stops_start_up(tmp_path):
             "FIELD_ENCRYPTION_KEYS": "k1:tooshort",
             "LOOKUP_HASH_KEY": "B" * 43 + "=",
             "SIGNING_KEY": "C" * 43 + "=",
+            "LEDGER_KEYS": "l1:" + "D" * 43 + "=",
         },
         tmp_path,
     )
     assert result.returncode != 0
     assert "FIELD_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_production_refuses_to_start_without_the_ledger_key(tmp_path):
+    secrets = {
+        "SECRET_KEY": "x" * 50,
+        "FIELD_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",
+        "LOOKUP_HASH_KEY": "B" * 43 + "=",
+        "SIGNING_KEY": "C" * 43 + "=",
+    }
+    result = _start({"DEBUG": "false", **secrets}, tmp_path)
+    assert result.returncode != 0
+    assert "LEDGER_KEYS is not set" in result.stderr
+
+
+def test_a_malformed_ledger_key_stops_start_up(tmp_path):
+    result = _start(
+        {
+            "DEBUG": "false",
+            "SECRET_KEY": "x" * 50,
+            "FIELD_ENCRYPTION_KEYS": "k1:" + "A" * 43 + "=",
+            "LOOKUP_HASH_KEY": "B" * 43 + "=",
+            "SIGNING_KEY": "C" * 43 + "=",
+            "LEDGER_KEYS": "a-key-id-far-too-long-for-its-column:" + "D" * 43 + "=",
+        },
+        tmp_path,
+    )
+    assert result.returncode != 0
+    assert "LEDGER_KEYS" in result.stderr
+
+
+def test_development_generates_a_ledger_key_with_its_key_id(tmp_path, monkeypatch):
+    monkeypatch.delenv("LEDGER_KEYS", raising=False)
+    value = env_secret("LEDGER_KEYS", debug=True, store=tmp_path / "secrets.json")
+    key_id, _, material = value.partition(":")
+    assert key_id == "l1" and len(base64.b64decode(material)) == 32

@@ -7,8 +7,9 @@ from decimal import Decimal
 import pytest
 from django.core.management import call_command
 
+from cpe.credits.chain import ledger_verify
 from cpe.credits.models import CreditEntry, YearStatus
-from cpe.credits.services import credit_record_completion, ledger_verify
+from cpe.credits.services import credit_record_completion
 from cpe.credits.testing import SYSTEM
 from cpe.learning.hooks import _completion_listeners
 from cpe.learning.models import CourseCompletion

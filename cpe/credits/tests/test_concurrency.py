@@ -7,8 +7,8 @@ import threading
 import pytest
 from django.db import connection
 
+from cpe.credits.chain import ledger_verify
 from cpe.credits.models import CreditEntry, YearStatus
-from cpe.credits.services import ledger_verify
 from cpe.credits.testing import record
 
 

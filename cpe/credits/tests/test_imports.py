@@ -21,7 +21,18 @@ from cpe.registry.testing import make_id_number
 
 pytestmark = pytest.mark.django_db
 THIS_YEAR = timezone.localdate().year
-HEADER = ["身份证号", "姓名", "年度", "学分类型", "科目类别", "学分", "凭证编号", "备注"]
+HEADER = [
+    "身份证号",
+    "姓名",
+    "年度",
+    "学分类型",
+    "科目类别",
+    "学分",
+    "凭证编号",
+    "证明材料",
+    "备注",
+]
+EVIDENCE = "鄂财会〔2026〕12号"
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +73,7 @@ def csv_bytes(rows: list[list], encoding: str = "gb18030") -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode(encoding)
 
 
-def exam_row(learner, credits=90, reference="2026会计考试合格名单") -> list:
+def exam_row(learner, credits=90, reference="2026会计考试合格名单", evidence=EVIDENCE) -> list:
     return [
         learner.reveal_id_number(),
         learner.name,
@@ -71,6 +82,7 @@ def exam_row(learner, credits=90, reference="2026会计考试合格名单") -> l
         "专业科目",
         credits,
         reference,
+        evidence,
         "",
     ]
 
@@ -105,6 +117,7 @@ def test_a_checked_file_is_recorded_in_one_job_and_the_same_file_again_adds_noth
     assert confirm(users, first).state == "applied"
     entries = CreditEntry.objects.filter(source="exam")
     assert entries.count() == 3 and {e.recorded_by for e in entries} == {users["district_officer"]}
+    assert {e.evidence for e in entries} == {EVIDENCE}
     assert not first.upload  # the file with ID numbers is gone
     again = upload(users, content)
     assert (again.new_count, again.unchanged_count) == (0, 3)
@@ -121,10 +134,40 @@ def test_each_bad_row_gets_its_errors_by_column_in_each_language(people, users, 
     stranger = collected_learner(district=regions["420111"], sequence=24)
     rows = [
         exam_row(people[0]),
-        [people[1].reveal_id_number(), "别人", THIS_YEAR, "考试", "专业科目", 90, "名单", ""],
+        [
+            people[1].reveal_id_number(),
+            "别人",
+            THIS_YEAR,
+            "考试",
+            "专业科目",
+            90,
+            "名单",
+            EVIDENCE,
+            "",
+        ],
         exam_row(stranger),
-        [people[2].reveal_id_number(), people[2].name, THIS_YEAR + 1, "考试", "", -5, "", ""],
-        [make_id_number("420102", sequence=99)[:-1] + "0", "谁", THIS_YEAR, "未知", "", 9, "x", ""],
+        [
+            people[2].reveal_id_number(),
+            people[2].name,
+            THIS_YEAR + 1,
+            "考试",
+            "",
+            -5,
+            "",
+            EVIDENCE,
+            "",
+        ],
+        [
+            make_id_number("420102", sequence=99)[:-1] + "0",
+            "谁",
+            THIS_YEAR,
+            "未知",
+            "",
+            9,
+            "x",
+            EVIDENCE,
+            "",
+        ],
         exam_row(people[0]),
     ]
     credit_import = upload(users, xlsx(rows))
@@ -144,7 +187,7 @@ def test_a_file_with_bad_rows_records_nothing_unless_the_officer_takes_the_valid
 ):
     rows = [
         exam_row(people[0]),
-        [people[1].reveal_id_number(), "别人", THIS_YEAR, "考试", "", 90, "x", ""],
+        [people[1].reveal_id_number(), "别人", THIS_YEAR, "考试", "", 90, "x", EVIDENCE, ""],
     ]
     credit_import = upload(users, xlsx(rows))
     with pytest.raises(ValidationError):
@@ -156,8 +199,28 @@ def test_a_file_with_bad_rows_records_nothing_unless_the_officer_takes_the_valid
 
 def test_the_table_limits_a_kinds_credits_and_a_source_needs_a_category(people, users):
     rows = [
-        [people[0].reveal_id_number(), people[0].name, THIS_YEAR, "paper_sole", "", 45, "论文", ""],
-        [people[1].reveal_id_number(), people[1].name, THIS_YEAR, "面授培训", "", 12, "面授", ""],
+        [
+            people[0].reveal_id_number(),
+            people[0].name,
+            THIS_YEAR,
+            "paper_sole",
+            "",
+            45,
+            "论文",
+            EVIDENCE,
+            "",
+        ],
+        [
+            people[1].reveal_id_number(),
+            people[1].name,
+            THIS_YEAR,
+            "面授培训",
+            "",
+            12,
+            "面授",
+            EVIDENCE,
+            "",
+        ],
         [
             people[2].reveal_id_number(),
             people[2].name,
@@ -166,6 +229,7 @@ def test_the_table_limits_a_kinds_credits_and_a_source_needs_a_category(people, 
             "公需科目",
             12,
             "面授",
+            EVIDENCE,
             "",
         ],
     ]
@@ -178,7 +242,7 @@ def test_the_table_limits_a_kinds_credits_and_a_source_needs_a_category(people, 
 def test_the_error_file_holds_the_bad_rows_as_uploaded_with_an_error_column(people, users):
     rows = [
         exam_row(people[0]),
-        [people[1].reveal_id_number(), "别人", THIS_YEAR, "考试", "", 90, "x", ""],
+        [people[1].reveal_id_number(), "别人", THIS_YEAR, "考试", "", 90, "x", EVIDENCE, ""],
     ]
     credit_import = upload(users, xlsx(rows))
     content = imports.error_rows_xlsx(credit_import)
@@ -218,6 +282,7 @@ def test_an_officer_records_one_learners_credits_once(people, users):
         kind="professional_meeting",
         credits="20",
         reference="湖北省会计学会年会",
+        evidence="鄂会学〔2026〕3号会议通知",
     )
     assert (entry.source, entry.category, entry.credits) == (
         "professional_meeting",
@@ -233,6 +298,7 @@ def test_an_officer_records_one_learners_credits_once(people, users):
             kind="professional_meeting",
             credits="20",
             reference="湖北省会计学会年会",
+            evidence="鄂会学〔2026〕3号会议通知",
         )
     assert str(entry.pk) in again.value.message_dict["reference"][0]
     with pytest.raises(ValidationError) as bad:
@@ -259,6 +325,7 @@ def test_the_record_page_finds_the_learner_by_id_number_in_the_district_only(
         "category": "public",
         "credits": "6",
         "reference": "面授-1",
+        "evidence": "培训签到表 2026-03",
     }
     refused = officer.post(
         "/staff/credits/record/", data | {"id_number": stranger.reveal_id_number()}
@@ -279,7 +346,7 @@ def test_the_import_pages_upload_show_the_errors_and_confirm(people, users, clie
     assert len(header.columns) == len(imports.COLUMNS)
     rows = [
         exam_row(people[0]),
-        [people[1].reveal_id_number(), "别人", THIS_YEAR, "考试", "", 90, "x", ""],
+        [people[1].reveal_id_number(), "别人", THIS_YEAR, "考试", "", 90, "x", EVIDENCE, ""],
     ]
     response = committed(
         officer.post, "/staff/credits/imports/", {"file": SimpleUploadedFile("c.xlsx", xlsx(rows))}
@@ -341,6 +408,7 @@ def test_an_import_row_for_credits_recorded_directly_under_another_spelling_adds
         kind="exam_subject",
         credits="90",
         reference="z2024-0001",
+        evidence=EVIDENCE,
     )
     checked = upload(
         users, xlsx([exam_row(people[0], reference="Ｚ2024 - 0001".replace(" - ", "-"))])
@@ -348,3 +416,22 @@ def test_an_import_row_for_credits_recorded_directly_under_another_spelling_adds
     assert (checked.new_count, checked.unchanged_count) == (0, 1)
     confirm(users, checked)
     assert CreditEntry.objects.count() == 1
+
+
+def test_a_row_without_evidence_is_refused_where_the_table_requires_it(people, users):
+    rows = [exam_row(people[0]), exam_row(people[1], evidence="")]
+    credit_import = upload(users, xlsx(rows))
+    assert (credit_import.new_count, credit_import.error_count) == (1, 1)
+    errors = credit_import.error_rows[0]["errors"]
+    assert set(errors) == {"evidence"}
+    assert "conversion table requires evidence" in errors["evidence"]["en"][0]
+
+
+def test_a_file_without_the_evidence_column_still_reads_but_its_rows_need_evidence(people, users):
+    header = [name for name in HEADER if name != "证明材料"]
+    lines = [",".join(header)] + [
+        ",".join(str(v) for v in (row[:7] + row[8:])) for row in [exam_row(people[0])]
+    ]
+    credit_import = upload(users, ("\r\n".join(lines) + "\r\n").encode(), name="旧模板.csv")
+    assert credit_import.state == "checked" and credit_import.error_count == 1
+    assert set(credit_import.error_rows[0]["errors"]) == {"evidence"}

@@ -118,6 +118,8 @@ def test_approving_records_one_ledger_entry_and_moves_the_year(applicant, users)
     assert entry.recorded_by == users["district_officer"]
     assert entry.reference == "Z2024-0001"
     assert entry.reason == f"#{application.pk}"
+    # The entry names the very file the officer saw, and the ledger's seal covers it.
+    assert entry.evidence == f"sha256:{application.evidence_sha256}"
     status = YearStatus.objects.get(learner=applicant, year=THIS_YEAR)
     assert status.professional_credits == 90
     assert AuditEntry.objects.filter(action="credit_application.approve").count() == 1
@@ -280,7 +282,7 @@ def test_the_study_dashboard_and_the_staff_study_page_show_the_applications(
 def _record_directly(users, learner, reference, **kwargs):
     from cpe.credits.registration import credit_record_direct
 
-    values = {"kind": "exam_subject", "credits": "90"} | kwargs
+    values = {"kind": "exam_subject", "credits": "90", "evidence": "合格证书 Z2024-0001"} | kwargs
     return credit_record_direct(
         actor=officer_actor(users), learner=learner, year=THIS_YEAR, reference=reference, **values
     )
@@ -358,3 +360,106 @@ def test_days_in_a_non_ascii_digit_are_a_field_error(applicant):
     details = {name: "x" for name in rule.detail_fields} | {"days": "፩"}
     _cleaned, errors = _clean_details(rule, details)
     assert "days" in errors
+
+
+# --- Evidence on credits recorded directly --------------------------------------------------
+
+
+def _face_to_face_without_evidence_in_wuhan(users, regions) -> None:
+    from cpe.credits.conversion import conversion_rule_save
+
+    conversion_rule_save(
+        actor=Actor(user=users["city_admin"]),
+        region=regions["420100"],
+        year=THIS_YEAR,
+        kind="face_to_face",
+        values={
+            "category": "",
+            "credits_per_unit": "24",
+            "unit": "day",
+            "min_credits": "3",
+            "max_credits": "90",
+            "evidence_required": False,
+            "detail_fields": ["training_name", "organiser", "days"],
+            "is_active": True,
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        {"kind": "exam_subject"},
+        {"kind": "", "source": "exam", "category": "professional"},
+    ],
+)
+def test_a_direct_record_without_evidence_is_refused_where_the_table_requires_it(
+    applicant, users, how
+):
+    with pytest.raises(ValidationError) as refused, translation.override("en"):
+        _record_directly(users, applicant, "Z-1", **how, evidence="  ")
+    assert "conversion table requires evidence" in refused.value.message_dict["evidence"][0]
+    assert not CreditEntry.objects.exists()
+
+
+def test_a_direct_record_keeps_its_evidence_on_the_entry(applicant, users):
+    entry = _record_directly(users, applicant, "Z-1", evidence=" 鄂财会〔2026〕12号合格名单 ")
+    assert CreditEntry.objects.get(pk=entry.pk).evidence == "鄂财会〔2026〕12号合格名单"
+
+
+def test_a_direct_record_needs_no_evidence_where_the_table_does_not_ask_for_it(
+    applicant, users, regions
+):
+    _face_to_face_without_evidence_in_wuhan(users, regions)
+    by_kind = _record_directly(
+        users,
+        applicant,
+        "面授-1",
+        kind="face_to_face",
+        category="public",
+        credits="24",
+        evidence="",
+    )
+    by_source = _record_directly(
+        users,
+        applicant,
+        "面授-2",
+        kind="",
+        source="face_to_face",
+        category="public",
+        credits="24",
+        evidence="",
+    )
+    assert (by_kind.evidence, by_source.evidence) == ("", "")
+    # Another source of the same table still requires it.
+    with pytest.raises(ValidationError) as refused:
+        _record_directly(users, applicant, "论文-1", kind="paper_sole", credits="30", evidence="")
+    assert "evidence" in refused.value.message_dict
+
+
+def test_evidence_on_more_than_one_line_is_refused(applicant, users):
+    with pytest.raises(ValidationError) as refused:
+        _record_directly(users, applicant, "Z-1", evidence="第一行\n第二行")
+    assert "evidence" in refused.value.message_dict
+
+
+def test_the_record_page_asks_for_evidence_and_the_staff_ledger_shows_it(
+    applicant, users, client_for
+):
+    officer = client_for(users["district_officer"])
+    data = {
+        "id_number": applicant.reveal_id_number(),
+        "year": THIS_YEAR,
+        "kind": "exam_subject",
+        "credits": "90",
+        "reference": "Z-1",
+    }
+    refused = officer.post("/staff/credits/record/", data)
+    assert refused.status_code == 422
+    assert "学分折算表要求提供证明材料" in refused.content.decode()
+    assert not CreditEntry.objects.exists()
+    done = officer.post("/staff/credits/record/", data | {"evidence": "鄂财会〔2026〕12号"})
+    assert done.status_code == 302
+    assert CreditEntry.objects.get().evidence == "鄂财会〔2026〕12号"
+    page = officer.get(f"/staff/learners/{applicant.pk}/study/").content.decode()
+    assert "证明材料" in page and "鄂财会〔2026〕12号" in page

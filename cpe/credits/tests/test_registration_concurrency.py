@@ -12,9 +12,9 @@ from django.db import connection
 
 from cpe.accounts.roles import Role
 from cpe.core.services import Actor
+from cpe.credits.chain import ledger_verify
 from cpe.credits.models import CreditApplication, CreditEntry
 from cpe.credits.registration import credit_application_approve
-from cpe.credits.services import ledger_verify
 from cpe.credits.testing import apply_for_credits
 from cpe.learning.testing import collected_learner
 

@@ -1,4 +1,5 @@
-"""Check every learner's credit chain; exit non-zero when an entry was edited or removed."""
+"""Check every learner's credit chain, its head and the stored yearly statuses; exit non-zero
+when anything was edited or removed behind the application's back."""
 
 from __future__ import annotations
 
@@ -6,18 +7,23 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from cpe.credits.services import ledger_verify
+from cpe.credits.chain import ledger_verify
 
 
 class Command(BaseCommand):
-    help = "Check the credit ledger's hash chains and name every learner and entry that fails."
+    help = (
+        "Check the credit ledger (each entry's keyed hash and link, each learner's chain head, "
+        "the stored yearly statuses) and name every learner, entry or year that fails."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
         problems = ledger_verify()
         for problem in problems:
-            self.stderr.write(
-                f"learner {problem.learner_id} entry {problem.entry_id}: {problem.problem}"
-            )
+            self.stderr.write(str(problem))
         if problems:
-            raise CommandError(f"{len(problems)} ledger entries fail the check.")
+            learners = len({problem.learner_id for problem in problems})
+            raise CommandError(
+                f"{len(problems)} problems in the ledger of {learners} learners; "
+                "the lines above name each learner, entry or year and what is wrong."
+            )
         self.stdout.write("The credit ledger is intact.")
