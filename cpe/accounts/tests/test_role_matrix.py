@@ -678,6 +678,22 @@ MATRIX: dict[str, tuple] = {
         "/api/v1/staff/credit-imports/{credit_import}",
         {**CREDIT_RECORDERS, "anonymous": 401, "officer_elsewhere": 404},
     ),
+    # The import is still being checked: its officer is refused (422) until the check stops.
+    "check a Jiang'an credit import again": (
+        "post",
+        "/staff/credits/imports/{credit_import}/recheck/",
+        {**CREDIT_RECORDERS, "district_officer": 302, "officer_elsewhere": 404},
+    ),
+    "check a Jiang'an credit import again API": (
+        "post",
+        "/api/v1/staff/credit-imports/{credit_import}/recheck",
+        {**CREDIT_RECORDERS, "anonymous": 401, "district_officer": 422, "officer_elsewhere": 404},
+    ),
+    "abandon a Jiang'an credit import API": (
+        "post",
+        "/api/v1/staff/credit-imports/{credit_import}/abandon",
+        {**CREDIT_RECORDERS, "anonymous": 401, "district_officer": 422, "officer_elsewhere": 404},
+    ),
     "conversion table": ("get", "/staff/credits/conversion/", CREDIT_READERS),
     "Wuhan's conversion table API": (
         "get",
