@@ -299,3 +299,56 @@ def test_the_staff_console_shows_the_rules_tile_to_those_who_read_them(make_user
     assert 'href="/staff/rules/"' in admin.get("/staff/").content.decode()
     manager = client_for(make_user(Role.COURSE_MANAGER))
     assert 'href="/staff/rules/"' not in manager.get("/staff/").content.decode()
+
+
+# --- The Django admin: read only ----------------------------------------------------------
+
+
+def test_the_django_admin_shows_the_rules_and_their_caps_but_changes_nothing(
+    regions, users, client_for
+):
+    row = RegionPolicy.objects.create(region=regions["420100"], effective_from=YEAR)
+    RegionPolicyCap.objects.create(policy=row, source="face_to_face", max_credits=30)
+    superuser = client_for(users["superuser"])
+    before = AuditEntry.objects.count()
+
+    listed = superuser.get("/admin/regions/regionpolicy/")
+    assert listed.status_code == 200 and 'href="/staff/rules/"' in listed.content.decode()
+    opened = superuser.get(f"/admin/regions/regionpolicy/{row.pk}/change/")
+    assert opened.status_code == 200
+    assert "face_to_face" in opened.content.decode() and 'href="/staff/rules/"' in (
+        opened.content.decode()
+    )
+    assert superuser.get("/admin/regions/regionpolicy/add/").status_code == 403
+    changed = superuser.post(
+        f"/admin/regions/regionpolicy/{row.pk}/change/",
+        {"region": row.region_id, "effective_from": YEAR, "annual_credits": 30},
+    )
+    assert changed.status_code == 403
+    assert superuser.post(f"/admin/regions/regionpolicy/{row.pk}/delete/").status_code == 403
+    superuser.post(
+        "/admin/regions/regionpolicy/",
+        {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"},
+    )
+    row.refresh_from_db()
+    assert row.annual_credits == 90 and row.caps.count() == 1
+    assert AuditEntry.objects.count() == before
+
+
+def test_no_admin_page_writes_rules_caps_or_conversion_rows(users):
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    from cpe.credits.models import ConversionRule
+
+    request = RequestFactory().get("/admin/")
+    request.user = users["superuser"]
+    for model in (RegionPolicy, RegionPolicyCap, ConversionRule):
+        model_admin = admin.site._registry.get(model)
+        if model_admin is None:
+            continue  # no admin page at all
+        assert not model_admin.has_add_permission(request), model
+        assert not model_admin.has_change_permission(request), model
+        assert not model_admin.has_delete_permission(request), model
+    inline = admin.site._registry[RegionPolicy].get_inline_instances(request)
+    assert inline and not any(i.has_change_permission(request) for i in inline)
