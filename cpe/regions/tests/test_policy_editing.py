@@ -466,6 +466,28 @@ def test_a_recomputation_whose_worker_died_is_failed_by_the_housekeeping_and_run
     assert all(row["recomputation"] is None for row in rows)
 
 
+def test_the_housekeeping_keeps_a_failed_recomputation_after_it_forgets_other_old_jobs(
+    regions, city_admin
+):
+    row = RegionPolicy.objects.create(region=regions["420100"], effective_from=YEAR - 1)
+    long_ago = timezone.now() - timedelta(days=91)
+    stopped = Job.objects.create(
+        kind="regions.recompute_year_status",
+        state=Job.State.FAILED,
+        params={"policy": row.pk},
+        region_path=regions["420100"].path,
+        finished_at=long_ago,
+    )
+    export = Job.objects.create(
+        kind="regions.export_contacts", state=Job.State.FAILED, finished_at=long_ago
+    )
+    assert jobs_housekeep()["removed"] == 1
+    assert Job.objects.filter(pk=stopped.pk).exists()
+    assert not Job.objects.filter(pk=export.pk).exists()
+    page = city_admin.get("/staff/rules/").content.decode()
+    assert f'data-recomputation="{YEAR - 1}" data-job-state="failed"' in page
+
+
 def test_only_an_administrator_of_the_region_runs_a_recomputation_again(
     regions, users, client_for, make_user
 ):
