@@ -26,13 +26,20 @@ class JobKind:
     # A result file that only the person who asked for it may fetch (a district's
     # certificates, say), rather than everyone who may see the job in their region.
     result_for_requester_only: bool = False
+    # A failure that says something is still wrong (statuses left stale, say) until someone
+    # acts: the housekeeping keeps such a failed job instead of forgetting it after 90 days.
+    keep_when_failed: bool = False
 
 
 _KINDS: dict[str, JobKind] = {}
 
 
 def job_kind(
-    name: str, label: str | Promise, *, result_for_requester_only: bool = False
+    name: str,
+    label: str | Promise,
+    *,
+    result_for_requester_only: bool = False,
+    keep_when_failed: bool = False,
 ) -> Callable[[JobHandler], JobHandler]:
     """Declare a function as the handler of a job kind."""
 
@@ -42,6 +49,7 @@ def job_kind(
             label=label,
             handler=handler,
             result_for_requester_only=result_for_requester_only,
+            keep_when_failed=keep_when_failed,
         )
         return handler
 
@@ -63,3 +71,7 @@ def job_kind_label(name: str) -> str:
 def job_result_for_requester_only(name: str) -> bool:
     kind = _KINDS.get(name)
     return kind.result_for_requester_only if kind else False
+
+
+def job_kinds_kept_when_failed() -> list[str]:
+    return [kind.name for kind in _KINDS.values() if kind.keep_when_failed]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -59,6 +60,17 @@ def jobs_visible(*, user: Any) -> QuerySet[Job]:
     if user.has_capability(Capability.JOBS_DETAILS):
         return scope_filter(Job.objects.all(), user).select_related("created_by")
     return Job.objects.filter(created_by=user).select_related("created_by")
+
+
+def waits_on_a_stopped_job(*, state: str, busy: Collection[str], job: Job | None) -> bool:
+    """Whether a record in one of its `busy` states waits for a job that will never move it
+    on: the job failed, in its handler or because its worker died and the housekeeping
+    (`jobs_housekeep`) marked it failed.
+
+    The record keeps its state: pages and services read it with its job's, so the
+    housekeeping, which knows no app's records, has nothing of theirs to repair.
+    """
+    return state in busy and job is not None and job.state == Job.State.FAILED
 
 
 def health_report() -> tuple[int, dict[str, Any]]:

@@ -17,7 +17,7 @@ from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from cpe.core.jobs import JobError, job_kind_get
+from cpe.core.jobs import JobError, job_kind_get, job_kinds_kept_when_failed
 from cpe.core.models import AuditEntry, Job
 from cpe.core.permissions import user_scope_path
 from cpe.core.privacy import scrub_id_numbers
@@ -238,18 +238,34 @@ STALLED_AFTER = timedelta(hours=1)
 KEEP_FINISHED_JOBS = timedelta(days=90)
 
 
-def jobs_housekeep(*, now: Any = None) -> dict[str, int]:
-    """Fail jobs whose worker went away, and forget old finished jobs and their files."""
+def jobs_fail_stalled(*, now: Any = None) -> int:
+    """Fail the running jobs that reported nothing for an hour: their worker went away.
+
+    Failing a job is all it does to it: the records waiting on a job (an import, say) read
+    their job's state (`cpe.core.selectors.waits_on_a_stopped_job`). Run every few minutes
+    by the queue, so an officer waits minutes, not a night, to act on such a record.
+    """
     now = now or timezone.now()
     stalled = Job.objects.filter(state=Job.State.RUNNING, updated_at__lt=now - STALLED_AFTER)
-    stalled_count = stalled.update(
-        state=Job.State.FAILED,
-        finished_at=now,
-        message=_("The worker running this job stopped. Start the job again."),
-    )
+    with transaction.atomic():
+        # A job row locked by an open transaction has a live worker (a long recording that
+        # reports its progress inside its own transaction): skipped, not waited for.
+        silent = list(stalled.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        return Job.objects.filter(pk__in=silent).update(
+            state=Job.State.FAILED,
+            finished_at=now,
+            message=_("The worker running this job stopped. Start the job again."),
+        )
+
+
+def jobs_housekeep(*, now: Any = None) -> dict[str, int]:
+    """Fail jobs whose worker went away, and forget old finished jobs and their files (not
+    the failed ones of a kind kept when failed: they still tell of something to do)."""
+    now = now or timezone.now()
+    stalled_count = jobs_fail_stalled(now=now)
     old = Job.objects.filter(
         state__in=[Job.State.SUCCEEDED, Job.State.FAILED], finished_at__lt=now - KEEP_FINISHED_JOBS
-    )
+    ).exclude(state=Job.State.FAILED, kind__in=job_kinds_kept_when_failed())
     removed = 0
     for job in old.iterator():
         if job.result_file:

@@ -25,3 +25,12 @@ def housekeeping() -> None:
 
     call_command("clearsessions")
     logger.info("Housekeeping: %s", jobs_housekeep())
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def fail_stalled_jobs() -> None:
+    from cpe.core.services import jobs_fail_stalled
+
+    stalled = jobs_fail_stalled()
+    if stalled:
+        logger.warning("Jobs failed because their worker stopped: %s", stalled)

@@ -8,6 +8,10 @@ table's limits) and matches it with the ledger on learner + year + source + refe
 the same file twice adds nothing. `credit_import_confirm` queues the apply, which records
 the planned rows through `credit_record` in one transaction, each again under the learner's
 lock: a row refused then (or recorded meanwhile) leaves nothing half-written.
+
+A check or an apply that stops (an unexpected error, or a worker that died and was failed by
+the housekeeping) leaves the import where the officer may check the file again or abandon
+it, as the learner import does: `credit_import_stopped`.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from django.utils.translation import gettext_lazy
 
 from cpe.core.capabilities import Capability
 from cpe.core.models import Job
+from cpe.core.selectors import waits_on_a_stopped_job
 from cpe.core.services import Actor, audit_record, job_enqueue
 from cpe.credits.conversion import KIND_LABELS, KINDS
 from cpe.credits.models import CreditEntry, CreditImport
@@ -314,7 +319,11 @@ def credit_import_check(*, credit_import: CreditImport, progress: Progress) -> C
 
 
 def _finish_check(credit_import: CreditImport, state: str, **fields: Any) -> None:
-    CreditImport.objects.filter(pk=credit_import.pk).update(state=state, **fields)
+    # Only while still being checked: an officer may have abandoned it, or checked it again,
+    # after the housekeeping took this check for dead.
+    CreditImport.objects.filter(pk=credit_import.pk, state=CreditImport.State.CHECKING).update(
+        state=state, **fields
+    )
 
 
 def _masked(raw: str) -> str:
@@ -508,15 +517,101 @@ def _delete_upload_on_commit(credit_import: CreditImport) -> None:
     CreditImport.objects.filter(pk=credit_import.pk).update(upload="")
 
 
-def credit_import_abandon(*, actor: Actor, credit_import: CreditImport) -> CreditImport:
-    """Drop a checked (or refused) import and delete its file."""
+# --- Stopped imports ----------------------------------------------------------------------
+
+BUSY = (CreditImport.State.CHECKING, CreditImport.State.APPLYING)
+
+STOPPED_MESSAGES = {
+    CHECK: gettext_lazy(
+        "The check stopped before it finished (an unexpected error, or the server restarted). "
+        "Nothing was recorded: check the file again, or abandon the import."
+    ),
+    APPLY: gettext_lazy(
+        "The recording stopped before it finished (an unexpected error, or the server "
+        "restarted). Nothing was recorded: check the file again, or abandon the import."
+    ),
+}
+
+
+def credit_import_stopped(credit_import: CreditImport) -> bool:
+    """Whether the import's check or recording stopped for good: marked failed by its job, or
+    still waiting on a job that failed or whose worker died (the housekeeping failed it)."""
+    return credit_import.state == CreditImport.State.FAILED or waits_on_a_stopped_job(
+        state=credit_import.state, busy=BUSY, job=credit_import.job
+    )
+
+
+def credit_import_state(credit_import: CreditImport) -> tuple[str, str]:
+    """(code, name) of the state the officer acts on: a stopped import reads as failed."""
+    if credit_import_stopped(credit_import):
+        return CreditImport.State.FAILED, str(CreditImport.State.FAILED.label)
+    return credit_import.state, credit_import.get_state_display()
+
+
+def credit_import_message(credit_import: CreditImport) -> str:
+    """What the officer reads above the import, in their language."""
+    if credit_import.message or not credit_import_stopped(credit_import):
+        return credit_import.message
+    job = credit_import.job
+    return str(STOPPED_MESSAGES.get(job.kind if job else "", STOPPED_MESSAGES[APPLY]))
+
+
+def credit_import_may_be_checked_again(credit_import: CreditImport) -> bool:
+    """Checked (the ledger may have changed since), or stopped; never without its file."""
+    checked_or_stopped = credit_import.state == CreditImport.State.CHECKED or (
+        credit_import_stopped(credit_import)
+    )
+    return bool(credit_import.upload) and checked_or_stopped
+
+
+def credit_import_may_be_abandoned(credit_import: CreditImport) -> bool:
+    if credit_import.state in (CreditImport.State.CHECKED, CreditImport.State.REFUSED):
+        return True
+    return credit_import_stopped(credit_import)
+
+
+def _refuse_in_state(credit_import: CreditImport) -> ValidationError:
+    label = credit_import_state(credit_import)[1]
+    return ValidationError({"state": [_("This import is %(state)s.") % {"state": label}]})
+
+
+def credit_import_recheck(*, actor: Actor, credit_import: CreditImport) -> CreditImport:
+    """Check the kept file again and queue that check: after the check or the recording
+    stopped, or after a row was refused at recording (the ledger changed since the check).
+
+    The import row is locked first: a recording still running (taken for dead too early)
+    holds that lock until it ends, and then the import is recorded, not stopped.
+    """
     _require_officer(actor, credit_import.district)
     with transaction.atomic():
         locked = CreditImport.objects.select_for_update().get(pk=credit_import.pk)
-        if locked.state not in (CreditImport.State.CHECKED, CreditImport.State.REFUSED):
-            raise ValidationError(
-                {"state": [_("This import is %(state)s.") % {"state": locked.get_state_display()}]}
-            )
+        if not credit_import_may_be_checked_again(locked):
+            raise _refuse_in_state(locked)
+        before = {"state": credit_import_state(locked)[0]}
+        locked.state = CreditImport.State.CHECKING
+        locked.message = ""
+        locked.valid_rows_only = False
+        locked.job = _queue(actor, locked, CHECK)
+        locked.save(update_fields=["state", "message", "valid_rows_only", "job"])
+        audit_record(
+            actor=actor,
+            action="credit_import.recheck",
+            target=locked,
+            before=before,
+            after={"state": locked.state},
+        )
+    return locked
+
+
+def credit_import_abandon(*, actor: Actor, credit_import: CreditImport) -> CreditImport:
+    """Drop a checked, refused or stopped import and delete its file. Locked first, like
+    `credit_import_recheck`, so a recording that is in fact still running wins."""
+    _require_officer(actor, credit_import.district)
+    with transaction.atomic():
+        locked = CreditImport.objects.select_for_update().get(pk=credit_import.pk)
+        if not credit_import_may_be_abandoned(locked):
+            raise _refuse_in_state(locked)
+        abandoned_from = credit_import_state(locked)[0]
         locked.state = CreditImport.State.ABANDONED
         locked.plan = []
         locked.save(update_fields=["state", "plan"])
@@ -525,7 +620,7 @@ def credit_import_abandon(*, actor: Actor, credit_import: CreditImport) -> Credi
             actor=actor,
             action="credit_import.abandon",
             target=locked,
-            after={"file": locked.file_name},
+            after={"file": locked.file_name, "from_state": abandoned_from},
         )
     return locked
 

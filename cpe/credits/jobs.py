@@ -24,6 +24,14 @@ def _credit_import(context: JobContext, state: str) -> CreditImport:
     return credit_import
 
 
+def _stopped(credit_import: CreditImport, step: str) -> None:
+    # Only from the step this job was doing: an error after the recording committed (a file
+    # that could not be deleted, say) leaves a recorded import recorded.
+    CreditImport.objects.filter(pk=credit_import.pk, state=step).update(
+        state=CreditImport.State.FAILED, message=""
+    )
+
+
 @job_kind(CHECK, gettext_lazy("Check a file of credits"))
 def import_check(context: JobContext) -> dict[str, Any]:
     credit_import = _credit_import(context, CreditImport.State.CHECKING)
@@ -32,11 +40,9 @@ def import_check(context: JobContext) -> dict[str, Any]:
     except FileRefused as refused:
         raise JobError(str(refused)) from None
     except Exception:
-        # Not left "being checked" for ever: the officer sees it stopped and may upload again.
-        CreditImport.objects.filter(pk=credit_import.pk).update(
-            state=CreditImport.State.REFUSED,
-            message=_("The check stopped because of an unexpected error. Support has the details."),
-        )
+        # Not left "being checked" for ever: the officer sees it stopped (the page says so in
+        # their language) and checks the file again or abandons it.
+        _stopped(credit_import, CreditImport.State.CHECKING)
         raise
     context.progress(credit_import.total_rows, total=credit_import.total_rows, message=_("Checked"))
     return {
@@ -57,5 +63,10 @@ def import_apply(context: JobContext) -> dict[str, Any]:
         )
     except ValidationError as refused:
         raise JobError(" ".join(refused.messages)) from None
+    except Exception:
+        # The recording is one transaction, rolled back by the error: nothing was written.
+        # Not left "being recorded" for ever either; the job keeps the details for support.
+        _stopped(credit_import, CreditImport.State.APPLYING)
+        raise
     context.progress(recorded, message=_("Recorded"))
     return {"import": str(credit_import.pk), "recorded": recorded}

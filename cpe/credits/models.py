@@ -426,6 +426,8 @@ class CreditImport(models.Model):
         REFUSED = "refused", _("Refused")
         APPLYING = "applying", _("Being recorded")
         APPLIED = "applied", _("Recorded")
+        # An unexpected error stopped the check or the recording; nothing was recorded.
+        FAILED = "failed", _("Stopped")
         ABANDONED = "abandoned", _("Abandoned")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)

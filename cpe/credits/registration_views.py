@@ -324,8 +324,10 @@ def staff_imports(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("credits:staff_import", import_id=credit_import.pk)
     page = Paginator(
-        CreditImport.objects.filter(district=district).select_related("created_by"), 20
+        CreditImport.objects.filter(district=district).select_related("created_by", "job"), 20
     ).get_page(request.GET.get("page"))
+    for item in page:
+        item.shown_state, item.shown_state_label = imports.credit_import_state(item)
     return render(
         request,
         "credits/staff_imports.html",
@@ -365,7 +367,8 @@ def staff_import(request: HttpRequest, import_id: UUID) -> HttpResponse:
     credit_import = _district_import(request, import_id)
     State = CreditImport.State
     job = credit_import.job
-    busy = credit_import.state in (State.CHECKING, State.APPLYING) and not (job and job.is_finished)
+    busy = credit_import.state in imports.BUSY and not (job and job.is_finished)
+    state, state_label = imports.credit_import_state(credit_import)
     errors = Paginator(credit_import.error_rows, 50).get_page(request.GET.get("page"))
     rows = [
         (row["row"], row.get("id_number"), row.get("name"), imports.row_error_lines(row["errors"]))
@@ -378,10 +381,14 @@ def staff_import(request: HttpRequest, import_id: UUID) -> HttpResponse:
             "credit_import": credit_import,
             "job": job,
             "busy": busy,
+            "state": state,
+            "state_label": state_label,
+            "message": imports.credit_import_message(credit_import),
             "page": errors,
             "rows": rows,
             "can_confirm": credit_import.state == State.CHECKED,
-            "can_abandon": credit_import.state in (State.CHECKED, State.REFUSED),
+            "can_recheck": imports.credit_import_may_be_checked_again(credit_import),
+            "can_abandon": imports.credit_import_may_be_abandoned(credit_import),
             "can_download_errors": bool(credit_import.error_count and credit_import.upload)
             and credit_import.state == State.CHECKED,
         },
@@ -421,6 +428,21 @@ def staff_import_confirm(request: HttpRequest, import_id: UUID) -> HttpResponse:
         messages.error(request, " ".join(refused.messages))
     else:
         messages.success(request, _("The credits are being recorded."))
+    return redirect("credits:staff_import", import_id=credit_import.pk)
+
+
+@require_POST
+@capability_required(Capability.CREDITS_REGISTER)
+def staff_import_recheck(request: HttpRequest, import_id: UUID) -> HttpResponse:
+    credit_import = _district_import(request, import_id)
+    try:
+        imports.credit_import_recheck(
+            actor=Actor.from_request(request), credit_import=credit_import
+        )
+    except ValidationError as refused:
+        messages.error(request, " ".join(refused.messages))
+    else:
+        messages.success(request, _("The file is being checked again."))
     return redirect("credits:staff_import", import_id=credit_import.pk)
 
 

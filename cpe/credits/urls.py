@@ -75,6 +75,11 @@ urlpatterns = [
         name="staff_import_confirm",
     ),
     path(
+        "staff/credits/imports/<uuid:import_id>/recheck/",
+        registration.staff_import_recheck,
+        name="staff_import_recheck",
+    ),
+    path(
         "staff/credits/imports/<uuid:import_id>/abandon/",
         registration.staff_import_abandon,
         name="staff_import_abandon",

@@ -66,3 +66,13 @@ class PolicyForm(forms.ModelForm):
         return {
             code: self.cleaned_data.get(f"cap_{code}") for code, _label in hooks.credit_sources()
         }
+
+
+class RecomputeAgainForm(forms.Form):
+    """The reason to run again a recomputation of the yearly statuses that stopped."""
+
+    reason = forms.CharField(
+        label=_("Reason for the recomputation"),
+        max_length=500,
+        widget=forms.TextInput(),
+    )

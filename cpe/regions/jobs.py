@@ -46,7 +46,12 @@ def export_contacts(context: JobContext) -> dict[str, Any]:
     return {"rows": len(bureaus)}
 
 
-@job_kind(RECOMPUTE_YEAR_STATUS, gettext_lazy("Recompute yearly statuses after a change of rules"))
+# Failed, it stays on the rules page until run again: the housekeeping never forgets it.
+@job_kind(
+    RECOMPUTE_YEAR_STATUS,
+    gettext_lazy("Recompute yearly statuses after a change of rules"),
+    keep_when_failed=True,
+)
 def recompute_year_status(context: JobContext) -> dict[str, Any]:
     """Recompute the learner-years a changed row of rules decides, a year at a time (the
     progress bar counts years), then audit who asked, why, and what changed."""

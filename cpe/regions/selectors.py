@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch
 
+from cpe.core.models import AuditEntry, Job
 from cpe.regions.models import Bureau, Region, RegionPolicy, SupportContact
 
 
@@ -77,3 +79,34 @@ def policy_regions_visible(*, scope_path: str) -> list[Region]:
         .prefetch_related(Prefetch("policies", queryset=rows))
         .order_by("path")
     )
+
+
+def policy_recomputations(*, regions: Iterable[Region]) -> dict[int, Job]:
+    """The background recomputation of each of these regions' rows of rules that did not end
+    well yet, by row: the latest job for the row when it is queued, running or failed (its
+    handler raised, or its worker died and the housekeeping failed it), unless a later
+    recomputation of the row (at once, or a job) was audited since. The statuses of those
+    years may be stale while it is listed.
+    """
+    from cpe.regions.jobs import RECOMPUTE_YEAR_STATUS
+
+    paths = {region.path for region in regions}
+    if not paths:
+        return {}
+    latest: dict[int, Job] = {}
+    jobs = Job.objects.filter(kind=RECOMPUTE_YEAR_STATUS, region_path__in=paths)
+    for job in jobs.select_related("created_by").order_by("created_at"):
+        latest[job.params.get("policy")] = job
+    pending = {pk: job for pk, job in latest.items() if job.state != Job.State.SUCCEEDED}
+    if not pending:
+        return {}
+    recomputed = AuditEntry.objects.filter(
+        action="region_policy.recompute",
+        target_type=RegionPolicy._meta.label_lower,
+        target_id__in=[str(pk) for pk in pending],
+    ).values_list("target_id", "created_at")
+    for target_id, when in recomputed:
+        job = pending.get(int(target_id))
+        if job is not None and job.is_finished and when > job.created_at:
+            del pending[int(target_id)]
+    return pending

@@ -11,11 +11,13 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from cpe.core.capabilities import Capability
 from cpe.core.models import Job
 from cpe.core.services import Actor, audit_record, job_enqueue, snapshot
 from cpe.regions import hooks
 from cpe.regions.models import Bureau, Region, RegionPolicy, RegionPolicyCap, SupportContact
 from cpe.regions.policy import STATUS_FIELDS, policy_for
+from cpe.regions.selectors import policy_recomputations
 
 BUREAU_FIELDS = [
     "name",
@@ -348,21 +350,73 @@ def region_policy_change(
                 actor=actor, policy=policy, scope=scope, reason=reason, result=result
             )
             return PolicyChange(policy=policy, affected=affected, recomputed=result)
-        from cpe.regions.jobs import RECOMPUTE_YEAR_STATUS
-
-        job = job_enqueue(
-            kind=RECOMPUTE_YEAR_STATUS,
-            actor=actor,
-            params={
-                "policy": policy.pk,
-                "region_path": scope.region_path,
-                "first_year": scope.first_year,
-                "last_year": scope.last_year,
-                "reason": reason,
-            },
-            region_path=region.path,
-        )
+        job = _recompute_in_background(actor=actor, policy=policy, scope=scope, reason=reason)
         return PolicyChange(policy=policy, affected=affected, job=job)
+
+
+def _recompute_in_background(
+    *, actor: Actor, policy: RegionPolicy, scope: hooks.PolicyScope, reason: str
+) -> Job:
+    from cpe.regions.jobs import RECOMPUTE_YEAR_STATUS
+
+    return job_enqueue(
+        kind=RECOMPUTE_YEAR_STATUS,
+        actor=actor,
+        params={
+            "policy": policy.pk,
+            "region_path": scope.region_path,
+            "first_year": scope.first_year,
+            "last_year": scope.last_year,
+            "reason": reason,
+        },
+        region_path=policy.region.path,
+    )
+
+
+def region_policy_recompute(*, actor: Actor, policy: RegionPolicy, reason: str) -> Job:
+    """Run again, in the background, the recomputation of the years a row of rules decides,
+    after the last one stopped (its handler raised, or its worker died and the housekeeping
+    failed it): until then those years' statuses may be stale. The rules page offers it
+    beside the failure, and the API too.
+
+    The years are those the row decides now. One audit entry says who asked again and why;
+    the job audits its own recomputation (`region_policy.recompute`) as the first one would.
+    """
+    region = policy.region
+    user = actor.user
+    if user is not None and not user.has_capability(Capability.POLICY_EDIT):
+        raise PermissionDenied
+    if not actor.may_act_in(region.path):
+        raise PermissionDenied
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Say why the yearly statuses are recomputed.")]})
+    with transaction.atomic():
+        # Two clicks queue one job: the second finds the first one queued, not failed.
+        policy = RegionPolicy.objects.select_for_update().get(pk=policy.pk)
+        stopped = policy_recomputations(regions=[region]).get(policy.pk)
+        if stopped is None or stopped.state != Job.State.FAILED:
+            raise ValidationError(
+                {
+                    "recompute": [
+                        _("No recomputation of these rules has stopped: nothing to run again.")
+                    ]
+                }
+            )
+        scope = policy_scope(region, policy.effective_from)
+        job = _recompute_in_background(actor=actor, policy=policy, scope=scope, reason=reason)
+        audit_record(
+            actor=actor,
+            action="region_policy.recompute_again",
+            target=policy,
+            after={
+                "years": [scope.first_year, scope.last_year],
+                "stopped_job": str(stopped.pk),
+                "job": str(job.pk),
+            },
+            reason=reason,
+        )
+    return job
 
 
 def policy_recompute_audit(

@@ -11,4 +11,9 @@ urlpatterns = [
     path("staff/rules/", views.staff_policy_list, name="staff_policy_list"),
     path("staff/rules/<str:code>/new/", views.staff_policy_edit, name="staff_policy_new"),
     path("staff/rules/<str:code>/<int:year>/", views.staff_policy_edit, name="staff_policy_edit"),
+    path(
+        "staff/rules/<str:code>/<int:year>/recompute/",
+        views.staff_policy_recompute,
+        name="staff_policy_recompute",
+    ),
 ]

@@ -20,14 +20,20 @@ from cpe.core.permissions import (
     require_in_scope,
     user_scope_path,
 )
+from cpe.core.selectors import jobs_visible
 from cpe.core.services import Actor, job_enqueue
-from cpe.regions.forms import BureauForm, PolicyForm
+from cpe.regions.forms import BureauForm, PolicyForm, RecomputeAgainForm
 from cpe.regions.hooks import credit_sources
 from cpe.regions.jobs import EXPORT_CONTACTS
 from cpe.regions.models import Bureau, Region, RegionPolicy
 from cpe.regions.policy import policy_for
-from cpe.regions.selectors import policy_regions_visible
-from cpe.regions.services import POLICY_FIELDS, bureau_save, region_policy_change
+from cpe.regions.selectors import policy_recomputations, policy_regions_visible
+from cpe.regions.services import (
+    POLICY_FIELDS,
+    bureau_save,
+    region_policy_change,
+    region_policy_recompute,
+)
 
 
 @capability_required(Capability.CONTACTS_VIEW)
@@ -87,11 +93,23 @@ def staff_policy_list(request: HttpRequest) -> HttpResponse:
     regions = policy_regions_visible(scope_path=user_scope_path(request.user) or "")
     may_edit = request.user.has_capability(Capability.POLICY_EDIT)
     labels = dict(credit_sources())
+    recomputations = policy_recomputations(regions=regions)
+    # The job's page opens for whoever started it, and for support staff.
+    openable = set(
+        jobs_visible(user=request.user)
+        .filter(pk__in=[job.pk for job in recomputations.values()])
+        .values_list("pk", flat=True)
+    )
     for region in regions:
         region.may_edit = may_edit and in_scope(request.user, region.path)
+        region.recomputations = []
         for row in region.policies.all():
             for cap in row.caps.all():
                 cap.label = labels.get(cap.source, cap.source)
+            job = recomputations.get(row.pk)
+            if job is not None:
+                job.may_open = job.pk in openable
+                region.recomputations.append((row, job))
     return render(
         request,
         "regions/staff_policy_list.html",
@@ -156,3 +174,26 @@ def staff_policy_edit(request: HttpRequest, code: str, year: int | None = None) 
         "regions/staff_policy_edit.html",
         {"form": form, "region": region, "year": year},
     )
+
+
+@require_POST
+@capability_required(Capability.POLICY_EDIT)
+def staff_policy_recompute(request: HttpRequest, code: str, year: int) -> HttpResponse:
+    """Run again a recomputation of the yearly statuses that stopped, with a reason."""
+    region = _visible_region(request, code)
+    require_in_scope(request.user, region.path)
+    row = get_object_or_404(RegionPolicy, region=region, effective_from=year)
+    form = RecomputeAgainForm(request.POST)
+    if not form.is_valid():
+        # The form sits on the rules page, beside the failure: its errors go back there.
+        messages.error(request, " ".join(form.errors["reason"]))
+        return redirect("regions:staff_policy_list")
+    try:
+        job = region_policy_recompute(
+            actor=Actor.from_request(request), policy=row, reason=form.cleaned_data["reason"]
+        )
+    except ValidationError as refused:
+        messages.error(request, " ".join(refused.messages))
+        return redirect("regions:staff_policy_list")
+    messages.success(request, _("The yearly statuses are being recomputed again."))
+    return redirect("core:job_detail", job_id=job.pk)

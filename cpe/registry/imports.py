@@ -46,6 +46,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from cpe.core.models import AuditEntry, Job
+from cpe.core.selectors import waits_on_a_stopped_job
 from cpe.core.services import Actor, audit_record, job_enqueue
 from cpe.regions.models import Region
 from cpe.registry import import_xlsx
@@ -991,9 +992,11 @@ def import_may_be_abandoned(learner_import: LearnerImport) -> bool:
     if learner_import.state in ABANDONABLE:
         return True
     # A check or apply whose worker died leaves the import waiting for nothing.
-    busy = (LearnerImport.State.CHECKING, LearnerImport.State.APPLYING)
-    job = learner_import.job
-    return learner_import.state in busy and job is not None and job.state == Job.State.FAILED
+    return waits_on_a_stopped_job(
+        state=learner_import.state,
+        busy=(LearnerImport.State.CHECKING, LearnerImport.State.APPLYING),
+        job=learner_import.job,
+    )
 
 
 @transaction.atomic

@@ -119,6 +119,8 @@ POLICY_VIEWERS_ONLY = {
     for r in ("district_officer", "officer_elsewhere", "course_manager", "support", "auditor")
 }
 
+POLICY_EDITORS = ("city_admin", "city_admin_elsewhere", "province_admin", "superuser")
+
 # Credit registration: read by staff who read credits; decided, recorded and imported by a
 # district's officers; the conversion table edited by province and city administrators.
 CREDIT_READERS = row(302, 403, course_manager=403, support=403)
@@ -595,6 +597,18 @@ MATRIX: dict[str, tuple] = {
         row(401, 403, **POLICY_VIEWERS_ONLY, city_admin_elsewhere=404),
         {"heartbeat_seconds": 20},
     ),
+    # No row of 2030: found by nobody, once the caller may edit Wuhan's rules at all.
+    "run a recomputation of Wuhan's rules again": (
+        "post",
+        "/staff/rules/420100/2030/recompute/",
+        row(302, 403, **POLICY_VIEWERS_ONLY, **{r: 404 for r in POLICY_EDITORS}),
+    ),
+    "run a recomputation of Wuhan's rules again API": (
+        "post",
+        "/api/v1/staff/regions/420100/rules/2030/recompute",
+        row(401, 403, **POLICY_VIEWERS_ONLY, **{r: 404 for r in POLICY_EDITORS}),
+        {"reason": "作业中断"},
+    ),
     # Credit registration: the learner's applications; the queue for staff who read credits
     # (decisions by the district's officers); recording and imports by a district's officers
     # (the superuser has no district); the conversion table, edited by its administrators.
@@ -677,6 +691,22 @@ MATRIX: dict[str, tuple] = {
         "get",
         "/api/v1/staff/credit-imports/{credit_import}",
         {**CREDIT_RECORDERS, "anonymous": 401, "officer_elsewhere": 404},
+    ),
+    # The import is still being checked: its officer is refused (422) until the check stops.
+    "check a Jiang'an credit import again": (
+        "post",
+        "/staff/credits/imports/{credit_import}/recheck/",
+        {**CREDIT_RECORDERS, "district_officer": 302, "officer_elsewhere": 404},
+    ),
+    "check a Jiang'an credit import again API": (
+        "post",
+        "/api/v1/staff/credit-imports/{credit_import}/recheck",
+        {**CREDIT_RECORDERS, "anonymous": 401, "district_officer": 422, "officer_elsewhere": 404},
+    ),
+    "abandon a Jiang'an credit import API": (
+        "post",
+        "/api/v1/staff/credit-imports/{credit_import}/abandon",
+        {**CREDIT_RECORDERS, "anonymous": 401, "district_officer": 422, "officer_elsewhere": 404},
     ),
     "conversion table": ("get", "/staff/credits/conversion/", CREDIT_READERS),
     "Wuhan's conversion table API": (

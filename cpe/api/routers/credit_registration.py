@@ -139,7 +139,10 @@ class EntryOut(Schema):
 class ImportOut(Schema):
     id: UUID
     file_name: str
-    state: str
+    state: str = Field(
+        description="checking, checked, refused, applying, applied, failed (the check or the "
+        "recording stopped: check again or abandon) or abandoned"
+    )
     state_label: str
     message: str
     total_rows: int
@@ -229,12 +232,13 @@ def _application(application: CreditApplication) -> dict:
 
 
 def _import(credit_import: CreditImport) -> dict:
+    state, state_label = imports.credit_import_state(credit_import)
     return {
         "id": credit_import.pk,
         "file_name": credit_import.file_name,
-        "state": credit_import.state,
-        "state_label": credit_import.get_state_display(),
-        "message": credit_import.message,
+        "state": state,
+        "state_label": state_label,
+        "message": imports.credit_import_message(credit_import),
         "total_rows": credit_import.total_rows,
         "new": credit_import.new_count,
         "unchanged": credit_import.unchanged_count,
@@ -435,7 +439,7 @@ def import_upload(request: HttpRequest, file: File[UploadedFile]) -> Status:
 def _officer_import(request: HttpRequest, import_id: UUID) -> CreditImport:
     user = require(request, Capability.CREDITS_REGISTER)
     return get_object_or_404(
-        CreditImport.objects.select_related("district"),
+        CreditImport.objects.select_related("district", "job"),
         pk=import_id,
         district=officer_district(user=user),
     )
@@ -473,6 +477,33 @@ def import_confirm(request: HttpRequest, import_id: UUID, payload: ConfirmIn) ->
     )
     credit_import.refresh_from_db()
     return Status(202, _import(credit_import))
+
+
+@staff_router.post(
+    "/credit-imports/{import_id}/recheck",
+    response={202: ImportOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Check the file again: after the check or the recording stopped, or after a row "
+    "was refused at recording",
+)
+def import_recheck(request: HttpRequest, import_id: UUID) -> Status:
+    credit_import = imports.credit_import_recheck(
+        actor=Actor.from_request(request), credit_import=_officer_import(request, import_id)
+    )
+    credit_import.refresh_from_db()
+    return Status(202, _import(credit_import))
+
+
+@staff_router.post(
+    "/credit-imports/{import_id}/abandon",
+    response={200: ImportOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Drop a checked, refused or stopped import; its uploaded file is deleted",
+)
+def import_abandon(request: HttpRequest, import_id: UUID) -> dict:
+    credit_import = imports.credit_import_abandon(
+        actor=Actor.from_request(request), credit_import=_officer_import(request, import_id)
+    )
+    credit_import.refresh_from_db()
+    return _import(credit_import)
 
 
 @staff_router.get(

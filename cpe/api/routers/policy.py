@@ -1,7 +1,8 @@
 """The study rules per region and year for administrators: read them, change them, and
-recompute the yearly statuses a change decides (the same service as the staff page,
-cpe.regions.services.region_policy_change)."""
+recompute the yearly statuses a change decides (the same services as the staff page,
+cpe.regions.services.region_policy_change and region_policy_recompute)."""
 
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -12,10 +13,17 @@ from ninja import Field, Router, Schema, Status
 from cpe.api.auth import require, session_auth
 from cpe.api.errors import error_body
 from cpe.core.capabilities import Capability
+from cpe.core.models import Job
 from cpe.core.permissions import in_scope, user_scope_path
 from cpe.core.services import Actor
 from cpe.regions.models import Region, RegionPolicy
-from cpe.regions.services import POLICY_FIELDS, RecomputationRequired, region_policy_change
+from cpe.regions.selectors import policy_recomputations
+from cpe.regions.services import (
+    POLICY_FIELDS,
+    RecomputationRequired,
+    region_policy_change,
+    region_policy_recompute,
+)
 
 router = Router(tags=["study rules"], auth=session_auth)
 
@@ -61,10 +69,26 @@ class PolicyIn(PolicyValues):
     reason: str = Field("", max_length=500)
 
 
+class RecomputationOut(Schema):
+    job: str = Field(description="Follow it at /api/v1/jobs/{job}")
+    state: str = Field(description="queued, running, or failed (then run it again)")
+    message: str
+    finished_at: datetime | None
+
+
+class RecomputeIn(Schema):
+    reason: str = Field(..., max_length=500)
+
+
 class PolicyOut(PolicyValues):
     region: str
     effective_from: int
     caps: dict[str, int]
+    recomputation: RecomputationOut | None = Field(
+        None,
+        description="The background recomputation of the years this row decides, while it "
+        "has not ended well: those years' statuses may be stale",
+    )
 
 
 class PolicyChangeOut(Schema):
@@ -74,12 +98,22 @@ class PolicyChangeOut(Schema):
     job: str | None = Field(description="The background recomputation job, when large")
 
 
-def _policy_out(row: RegionPolicy) -> dict:
+def _recomputation_out(job: Job) -> dict:
+    return {
+        "job": str(job.pk),
+        "state": job.state,
+        "message": job.message,
+        "finished_at": job.finished_at,
+    }
+
+
+def _policy_out(row: RegionPolicy, recomputation: Job | None = None) -> dict:
     return {
         "region": row.region.code,
         "effective_from": row.effective_from,
         "caps": dict(row.caps.order_by("source").values_list("source", "max_credits")),
         **{name: getattr(row, name) for name in POLICY_FIELDS},
+        "recomputation": _recomputation_out(recomputation) if recomputation else None,
     }
 
 
@@ -102,7 +136,10 @@ def _region(request: HttpRequest, code: str, capability: str) -> Region:
 def policy_list(request: HttpRequest, code: str) -> list[dict]:
     region = _region(request, code, Capability.POLICY_VIEW)
     rows = RegionPolicy.objects.filter(region=region).select_related("region")
-    return [_policy_out(row) for row in rows.order_by("-effective_from")]
+    recomputations = policy_recomputations(regions=[region])
+    return [
+        _policy_out(row, recomputations.get(row.pk)) for row in rows.order_by("-effective_from")
+    ]
 
 
 @router.put(
@@ -148,3 +185,24 @@ def policy_put(request: HttpRequest, code: str, year: int, payload: PolicyIn) ->
         "recomputed": change.recomputed,
         "job": str(change.job.pk) if change.job else None,
     }
+
+
+@router.post(
+    "/{code}/rules/{year}/recompute",
+    response={202: RecomputationOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    summary="Run again a recomputation of the yearly statuses that stopped (with a reason)",
+    description="For a row whose latest background recomputation failed (see `recomputation` "
+    "in the list of rows); refused with 422 otherwise. Audited as "
+    "`region_policy.recompute_again`.",
+)
+def policy_recompute(request: HttpRequest, code: str, year: int, payload: RecomputeIn) -> Status:
+    region = _region(request, code, Capability.POLICY_EDIT)
+    if not in_scope(request.auth, region.path):
+        raise Http404
+    row = RegionPolicy.objects.filter(region=region, effective_from=year).first()
+    if row is None:
+        raise Http404
+    job = region_policy_recompute(
+        actor=Actor.from_request(request), policy=row, reason=payload.reason
+    )
+    return Status(202, _recomputation_out(job))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from cpe.accounts.roles import Role
-from cpe.credits.models import CreditApplication, CreditEntry, YearStatus
+from cpe.core.models import AuditEntry, Job
+from cpe.core.services import jobs_housekeep
+from cpe.credits.models import CreditApplication, CreditEntry, CreditImport, YearStatus
 from cpe.credits.testing import EXAM_DETAILS, apply_for_credits, evidence_file
 from cpe.learning.testing import collected_learner
 
@@ -131,6 +134,8 @@ def test_the_registration_calls_are_in_the_openapi_document(client_for):
         "/api/v1/staff/credit-entries",
         "/api/v1/staff/credit-imports",
         "/api/v1/staff/credit-imports/{import_id}/confirm",
+        "/api/v1/staff/credit-imports/{import_id}/recheck",
+        "/api/v1/staff/credit-imports/{import_id}/abandon",
         "/api/v1/staff/credit-conversion/{region_code}/{year}/{kind}",
     ):
         assert path in paths, path
@@ -164,6 +169,68 @@ def test_the_import_api_uploads_checks_and_confirms(
     assert confirmed.status_code == 202
     assert CreditEntry.objects.get().reference == "名单A"
     assert not CreditApplication.objects.exists()
+
+
+def _stalled_upload(officer, applicant) -> dict:
+    """An upload whose check's worker is killed mid-way: the job left running, silent for
+    longer than the housekeeping waits."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    header = "身份证号,姓名,年度,学分类型,科目类别,学分,凭证编号"
+    row = f"{applicant.reveal_id_number()},{applicant.name},{THIS_YEAR},考试,专业科目,90,名单B"
+    uploaded = officer.post(  # the check's job is queued at a commit that never comes
+        "/api/v1/staff/credit-imports",
+        {"file": SimpleUploadedFile("c.csv", f"{header}\r\n{row}\r\n".encode())},
+    ).json()
+    Job.objects.filter(pk=uploaded["job_id"]).update(state=Job.State.RUNNING)
+    Job.objects.filter(pk=uploaded["job_id"]).update(updated_at=timezone.now() - timedelta(hours=2))
+    return uploaded
+
+
+def test_an_officer_abandons_a_stopped_import_through_the_api_in_their_district_only(
+    applicant, users, client_for, django_capture_on_commit_callbacks
+):
+    officer = client_for(users["district_officer"])
+    uploaded = _stalled_upload(officer, applicant)
+    url = f"/api/v1/staff/credit-imports/{uploaded['id']}/abandon"
+    still_running = officer.post(url)
+    assert still_running.status_code == 422
+    assert "state" in still_running.json()["fields"]
+
+    jobs_housekeep()
+    detail = officer.get(f"/api/v1/staff/credit-imports/{uploaded['id']}").json()
+    assert detail["state"] == "failed" and "检查未完成即停止" in detail["message"]
+    assert client_for(users["officer_elsewhere"]).post(url).status_code == 404
+    assert client_for(users["city_admin"]).post(url).status_code == 403
+    assert client_for(users["support"]).post(url).status_code == 403
+    assert client_for(None).post(url).status_code == 401
+    assert CreditImport.objects.get(pk=uploaded["id"]).state == "checking"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        abandoned = officer.post(url)
+    assert abandoned.status_code == 200 and abandoned.json()["state"] == "abandoned"
+    credit_import = CreditImport.objects.get(pk=uploaded["id"])
+    assert credit_import.state == "abandoned" and not credit_import.upload
+    audit = AuditEntry.objects.get(action="credit_import.abandon")
+    assert audit.actor == users["district_officer"]
+    assert audit.region_path == credit_import.district.path
+
+
+def test_a_stopped_import_is_checked_again_through_the_api(
+    applicant, users, client_for, django_capture_on_commit_callbacks
+):
+    officer = client_for(users["district_officer"])
+    uploaded = _stalled_upload(officer, applicant)
+    url = f"/api/v1/staff/credit-imports/{uploaded['id']}/recheck"
+    assert officer.post(url).status_code == 422  # not stopped yet: its job may still run
+    jobs_housekeep()
+    assert client_for(users["officer_elsewhere"]).post(url).status_code == 404
+    with django_capture_on_commit_callbacks(execute=True):
+        rechecked = officer.post(url)
+    assert rechecked.status_code == 202
+    detail = officer.get(f"/api/v1/staff/credit-imports/{uploaded['id']}").json()
+    assert (detail["state"], detail["new"]) == ("checked", 1)
+    assert AuditEntry.objects.filter(action="credit_import.recheck").count() == 1
 
 
 def test_an_officer_recording_1e30_credits_gets_a_field_error_not_a_server_error(

@@ -1,16 +1,24 @@
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
-from django.db import connections
+from django.db import connection, connections, transaction
 from django.utils import timezone
 from huey.contrib.djhuey import HUEY
 
 from cpe.core.jobs import JobError, job_kind
 from cpe.core.models import AuditEntry, Job
-from cpe.core.services import Actor, JobContext, job_enqueue, job_run, jobs_housekeep
+from cpe.core.services import (
+    Actor,
+    JobContext,
+    job_enqueue,
+    job_run,
+    jobs_fail_stalled,
+    jobs_housekeep,
+)
 
 
 @job_kind("tests.count", "Count to a number")
@@ -155,6 +163,57 @@ def test_a_real_consumer_takes_the_job_from_the_queue_storage(regions, users, mo
     finally:
         HUEY.flush()
         HUEY.immediate = True
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_stalled_job_whose_row_an_open_transaction_holds_is_not_failed_nor_waited_for(
+    regions, users
+):
+    """A long recording reports its progress inside its own transaction: its job row stays
+    locked, and silent to others, while the worker is alive."""
+    if connection.vendor != "postgresql":
+        pytest.skip("a second connection holding a row lock: PostgreSQL")
+    job = job_enqueue(
+        kind="tests.count", actor=Actor(user=users["district_officer"]), params={"to": 1}
+    )
+    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING)
+    Job.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    holding, release = threading.Event(), threading.Event()
+
+    def live_worker() -> None:
+        try:
+            with transaction.atomic():
+                Job.objects.filter(pk=job.pk).update(progress_done=1)
+                holding.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=live_worker)
+    worker.start()
+    try:
+        assert holding.wait(10)
+        with connection.cursor() as cursor:  # waiting on the lock fails instead of hanging
+            cursor.execute("SET lock_timeout = '2s'")
+        assert jobs_fail_stalled() == 0
+    finally:
+        release.set()
+        worker.join()
+    with connection.cursor() as cursor:
+        cursor.execute("RESET lock_timeout")
+    # Its transaction over, the row's last word is still two hours old: the worker is gone.
+    Job.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    assert jobs_fail_stalled() == 1
+    assert Job.objects.get(pk=job.pk).state == Job.State.FAILED
+
+
+def test_stalled_jobs_are_looked_for_every_ten_minutes():
+    from cpe.core.tasks import fail_stalled_jobs
+
+    schedule = fail_stalled_jobs.s().validate_datetime
+    runs = [minute for minute in range(60) if schedule(timezone.datetime(2026, 11, 23, 3, minute))]
+    assert runs == [0, 10, 20, 30, 40, 50]
 
 
 def test_the_housekeeping_job_is_scheduled_daily():

@@ -4,16 +4,17 @@ checked row by row, recorded all or nothing, and idempotent."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from cpe.core.models import AuditEntry
-from cpe.core.services import Actor
+from cpe.core.models import AuditEntry, Job
+from cpe.core.services import Actor, jobs_housekeep
 from cpe.credits import imports
-from cpe.credits.models import CreditEntry, CreditImport
+from cpe.credits.models import CreditEntry, CreditImport, YearStatus
 from cpe.credits.registration import credit_record_direct
 from cpe.learning.testing import collected_learner
 from cpe.registry.imports import read_sheet
@@ -386,16 +387,136 @@ def test_checking_costs_the_same_queries_for_ten_rows_or_sixty(regions, users):
     assert queries_for(60) == queries_for(10)
 
 
-def test_a_check_that_fails_unexpectedly_leaves_the_import_refused_not_checking(
-    users, regions, monkeypatch
+def test_a_check_that_fails_unexpectedly_stops_the_import_and_the_officer_checks_it_again(
+    people, users, client_for, monkeypatch
 ):
     def broken(*args, **kwargs):
         raise RuntimeError("disk gone")
 
-    monkeypatch.setattr(imports, "read_sheet", broken)
-    credit_import = upload(users, xlsx([]))
-    assert credit_import.state == "refused" and credit_import.message
+    with monkeypatch.context() as patched:
+        patched.setattr(imports, "read_sheet", broken)
+        credit_import = upload(users, xlsx([exam_row(people[0])]))
+    assert credit_import.state == "failed"
     assert credit_import.job.refresh_from_db() is None and credit_import.job.state == "failed"
+    officer = client_for(users["district_officer"])
+    url = f"/staff/credits/imports/{credit_import.pk}/"
+    page = officer.get(url).content.decode()
+    assert 'data-import-state="failed"' in page and "检查未完成即停止" in page
+    assert 'data-action="recheck"' in page and 'data-action="abandon"' in page
+    assert 'data-action="confirm"' not in page and 'http-equiv="refresh"' not in page
+
+    assert committed(officer.post, url + "recheck/").status_code == 302
+    credit_import.refresh_from_db()
+    assert (credit_import.state, credit_import.new_count) == ("checked", 1)
+    assert AuditEntry.objects.filter(action="credit_import.recheck").count() == 1
+
+
+def test_an_unexpected_error_while_recording_writes_nothing_and_stops_the_import(
+    people, users, monkeypatch
+):
+    credit_import = upload(users, xlsx([exam_row(people[0]), exam_row(people[1])]))
+    real_record = imports.credit_record
+    calls = []
+
+    def record_then_break(**kwargs):
+        calls.append(kwargs["learner"])
+        if len(calls) == 2:
+            raise RuntimeError("connection lost")
+        return real_record(**kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(imports, "credit_record", record_then_break)
+        credit_import = confirm(users, credit_import)
+    assert len(calls) == 2  # the first row was written before the error, then rolled back
+    assert credit_import.state == "failed" and credit_import.upload
+    assert CreditEntry.objects.count() == 0
+    assert not YearStatus.objects.filter(learner__in=people).exists()
+    assert not AuditEntry.objects.filter(action__in=["credit.record", "credit_import.apply"])
+    assert credit_import.job.state == "failed" and "connection lost" in credit_import.job.error
+    with translation.override("en"):
+        assert "Nothing was recorded" in imports.credit_import_message(credit_import)
+
+    credit_import = committed(
+        imports.credit_import_recheck,
+        actor=Actor(user=users["district_officer"]),
+        credit_import=credit_import,
+    )
+    credit_import.refresh_from_db()
+    assert (credit_import.state, credit_import.new_count) == ("checked", 2)
+    assert confirm(users, credit_import).state == "applied"
+    assert CreditEntry.objects.count() == 2
+
+
+def _worker_dies(job) -> None:
+    """As the queue leaves a job whose worker was killed mid-way: running, and silent for
+    longer than the housekeeping waits."""
+    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING)
+    Job.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+
+
+def test_a_recording_whose_worker_died_can_be_checked_again_or_abandoned_after_housekeeping(
+    people, users, client_for
+):
+    credit_import = upload(users, xlsx([exam_row(people[0])]))
+    officer_actor = Actor(user=users["district_officer"])
+    # Confirmed, but the recording's job is never run to its end.
+    imports.credit_import_confirm(actor=officer_actor, credit_import=credit_import)
+    credit_import.refresh_from_db()
+    _worker_dies(credit_import.job)
+    officer = client_for(users["district_officer"])
+    url = f"/staff/credits/imports/{credit_import.pk}/"
+    page = officer.get(url).content.decode()
+    assert 'http-equiv="refresh"' in page and 'data-action="abandon"' not in page
+    with pytest.raises(ValidationError):
+        imports.credit_import_abandon(actor=officer_actor, credit_import=credit_import)
+
+    assert jobs_housekeep()["stalled"] == 1
+    page = officer.get(url).content.decode()
+    assert 'data-import-state="failed"' in page and 'http-equiv="refresh"' not in page
+    assert "记录未完成即停止" in page and "没有记录任何学分" in page
+    assert 'data-action="recheck"' in page and 'data-action="abandon"' in page
+    listed = officer.get("/staff/credits/imports/").content.decode()
+    assert 'data-state="failed"' in listed
+
+    committed(officer.post, url + "abandon/")
+    credit_import.refresh_from_db()
+    assert credit_import.state == "abandoned" and not credit_import.upload
+    audit = AuditEntry.objects.get(action="credit_import.abandon")
+    assert audit.changes["after"]["from_state"] == "failed"
+    assert CreditEntry.objects.count() == 0
+
+
+def test_a_check_whose_worker_died_is_checked_again_after_housekeeping(people, users):
+    officer = Actor(user=users["district_officer"])
+    # Uploaded, but the check's job is never run to its end.
+    credit_import = imports.credit_import_start(
+        actor=officer,
+        district=users["district_officer"].region,
+        upload=SimpleUploadedFile("credits.xlsx", xlsx([exam_row(people[0])])),
+    )
+    _worker_dies(credit_import.job)
+    assert not imports.credit_import_stopped(credit_import)
+    jobs_housekeep()
+    credit_import.refresh_from_db()
+    assert credit_import.state == "checking"  # as left; read with its failed job:
+    assert imports.credit_import_state(credit_import)[0] == "failed"
+    assert imports.credit_import_may_be_checked_again(credit_import)
+    committed(imports.credit_import_recheck, actor=officer, credit_import=credit_import)
+    credit_import.refresh_from_db()
+    assert (credit_import.state, credit_import.new_count) == ("checked", 1)
+    assert credit_import.job.state == "succeeded"
+
+
+def test_an_import_recorded_before_its_worker_died_stays_recorded(people, users):
+    credit_import = confirm(users, upload(users, xlsx([exam_row(people[0])])))
+    Job.objects.filter(pk=credit_import.job_id).update(state=Job.State.FAILED)
+    credit_import.refresh_from_db()
+    assert not imports.credit_import_stopped(credit_import)
+    with pytest.raises(ValidationError):
+        imports.credit_import_recheck(
+            actor=Actor(user=users["district_officer"]), credit_import=credit_import
+        )
+    assert imports.credit_import_state(credit_import)[0] == "applied"
 
 
 def test_an_import_row_for_credits_recorded_directly_under_another_spelling_adds_nothing(

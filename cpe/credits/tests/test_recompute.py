@@ -292,7 +292,9 @@ def test_the_recomputation_writes_a_status_change_only_for_years_whose_status_ch
     row.save()
     assert year_status_recompute_all(region_path=regions["420103"].path)["changed"] == 0
     assert year_status_recompute_all(first_year=YEAR)["changed"] == 0
-    call_command("recompute_year_status", "--region-path", regions["420102"].path)
+    call_command(
+        "recompute_year_status", "--region-path", regions["420102"].path, "--reason", "caps"
+    )
     assert YearStatus.objects.get(learner=learner, year=YEAR - 1).status == "complete"
 
 

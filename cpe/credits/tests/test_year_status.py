@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import datetime
+import io
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
+from cpe.core.models import AuditEntry
 from cpe.credits import engine
 from cpe.credits.models import CreditEntry, YearStatus, YearStatusChange
 from cpe.credits.services import credit_reverse
@@ -87,11 +90,57 @@ def test_recompute_year_status_repairs_a_stored_status_after_a_policy_change(lea
     RegionPolicy.objects.create(
         region=regions["420102"], effective_from=YEAR, annual_credits=20, professional_credits=10
     )
-    call_command("recompute_year_status")
+    call_command("recompute_year_status", "--reason", "江岸区新规定")
     assert status_of(learner).status == YearStatus.Status.COMPLETE
     assert YearStatusChange.objects.filter(to_status="complete", entry=None).count() == 1
-    call_command("recompute_year_status")
+    call_command("recompute_year_status", "--reason", "江岸区新规定")
     assert YearStatusChange.objects.filter(learner=learner).count() == 2
+
+
+@pytest.mark.django_db
+def test_recompute_year_status_refuses_to_run_without_a_reason(learner, regions):
+    record(learner, 20)
+    RegionPolicy.objects.create(
+        region=regions["420102"], effective_from=YEAR, annual_credits=20, professional_credits=10
+    )
+    with pytest.raises(CommandError):
+        call_command("recompute_year_status")
+    with pytest.raises(CommandError):
+        call_command("recompute_year_status", "--reason", "  ")
+    assert status_of(learner).status == YearStatus.Status.IN_PROGRESS
+    assert not AuditEntry.objects.filter(action="year_status.recompute").exists()
+
+
+@pytest.mark.django_db
+def test_recompute_year_status_writes_one_audit_entry_with_the_reason_and_the_counts(
+    learner, regions
+):
+    record(learner, 20)
+    RegionPolicy.objects.create(
+        region=regions["420102"], effective_from=YEAR, annual_credits=20, professional_credits=10
+    )
+    path = regions["420102"].path
+    call_command(
+        "recompute_year_status",
+        "--region-path",
+        path,
+        "--from-year",
+        str(YEAR),
+        "--reason",
+        "江岸区 2026 年新规定",
+        stdout=io.StringIO(),
+    )
+    audit = AuditEntry.objects.get(action="year_status.recompute")
+    assert audit.reason == "江岸区 2026 年新规定"
+    assert audit.actor is None and audit.actor_label.startswith("system:recompute_year_status")
+    assert audit.region_path == path
+    assert audit.changes["after"] == {
+        "region_path": path,
+        "years": [YEAR, None],
+        "changed": 1,
+        "status_changed": 1,
+        "refreshed": 0,
+    }
 
 
 # --- Properties of the engine ---------------------------------------------------------

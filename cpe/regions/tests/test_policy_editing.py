@@ -4,12 +4,14 @@ credits is refused with their count until a recomputation is asked for with a re
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from cpe.accounts.roles import Role
 from cpe.core.models import AuditEntry, Job
+from cpe.core.services import jobs_housekeep
 from cpe.credits.models import CreditEntry, YearStatus, YearStatusChange
 from cpe.credits.testing import record
 from cpe.learning.testing import collected_learner
@@ -243,6 +245,10 @@ def put(client, path: str, body: dict):
     return client.put(path, data=json.dumps(body), content_type="application/json")
 
 
+def post(client, path: str, body: dict):
+    return client.post(path, data=json.dumps(body), content_type="application/json")
+
+
 def test_the_api_refuses_with_the_count_then_recomputes_when_asked(
     regions, city_admin, complete_learner
 ):
@@ -299,3 +305,208 @@ def test_the_staff_console_shows_the_rules_tile_to_those_who_read_them(make_user
     assert 'href="/staff/rules/"' in admin.get("/staff/").content.decode()
     manager = client_for(make_user(Role.COURSE_MANAGER))
     assert 'href="/staff/rules/"' not in manager.get("/staff/").content.decode()
+
+
+# --- The Django admin: read only ----------------------------------------------------------
+
+
+def test_the_django_admin_shows_the_rules_and_their_caps_but_changes_nothing(
+    regions, users, client_for
+):
+    row = RegionPolicy.objects.create(region=regions["420100"], effective_from=YEAR)
+    RegionPolicyCap.objects.create(policy=row, source="face_to_face", max_credits=30)
+    superuser = client_for(users["superuser"])
+    before = AuditEntry.objects.count()
+
+    listed = superuser.get("/admin/regions/regionpolicy/")
+    assert listed.status_code == 200 and 'href="/staff/rules/"' in listed.content.decode()
+    opened = superuser.get(f"/admin/regions/regionpolicy/{row.pk}/change/")
+    assert opened.status_code == 200
+    assert "face_to_face" in opened.content.decode() and 'href="/staff/rules/"' in (
+        opened.content.decode()
+    )
+    assert superuser.get("/admin/regions/regionpolicy/add/").status_code == 403
+    changed = superuser.post(
+        f"/admin/regions/regionpolicy/{row.pk}/change/",
+        {"region": row.region_id, "effective_from": YEAR, "annual_credits": 30},
+    )
+    assert changed.status_code == 403
+    assert superuser.post(f"/admin/regions/regionpolicy/{row.pk}/delete/").status_code == 403
+    superuser.post(
+        "/admin/regions/regionpolicy/",
+        {"action": "delete_selected", "_selected_action": [row.pk], "post": "yes"},
+    )
+    row.refresh_from_db()
+    assert row.annual_credits == 90 and row.caps.count() == 1
+    assert AuditEntry.objects.count() == before
+
+
+def test_no_admin_page_writes_rules_caps_or_conversion_rows(users):
+    from django.contrib import admin
+    from django.test import RequestFactory
+
+    from cpe.credits.models import ConversionRule
+
+    request = RequestFactory().get("/admin/")
+    request.user = users["superuser"]
+    for model in (RegionPolicy, RegionPolicyCap, ConversionRule):
+        model_admin = admin.site._registry.get(model)
+        if model_admin is None:
+            continue  # no admin page at all
+        assert not model_admin.has_add_permission(request), model
+        assert not model_admin.has_change_permission(request), model
+        assert not model_admin.has_delete_permission(request), model
+    inline = admin.site._registry[RegionPolicy].get_inline_instances(request)
+    assert inline and not any(i.has_change_permission(request) for i in inline)
+
+
+# --- A background recomputation that stops ----------------------------------------------
+
+
+def _change_in_background(client, regions, year: int, **changes):
+    """A change whose recomputation runs as a job (queued at commit: run it only if the
+    caller captures the commit)."""
+    return client.post(
+        f"/staff/rules/420100/{year}/",
+        form_data(regions["420100"], year, recompute="on", reason="新规定", **changes),
+    )
+
+
+def test_a_failed_recomputation_shows_on_the_rules_page_and_is_run_again_with_a_reason(
+    regions,
+    city_admin,
+    complete_learner,
+    make_user,
+    client_for,
+    settings,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    from cpe.regions import jobs
+
+    settings.POLICY_RECOMPUTE_INLINE_MAX = 0
+    RegionPolicy.objects.create(region=regions["420100"], effective_from=YEAR - 1)
+
+    def broken(scope, **kwargs):
+        raise RuntimeError("database went away")
+
+    with monkeypatch.context() as patched, django_capture_on_commit_callbacks(execute=True):
+        patched.setattr(jobs.hooks, "policy_recompute", broken)
+        _change_in_background(city_admin, regions, YEAR - 1, annual_credits=100)
+    stopped = Job.objects.get(kind="regions.recompute_year_status")
+    assert stopped.state == Job.State.FAILED
+    assert YearStatus.objects.get(learner=complete_learner).status == "complete"  # stale
+
+    page = city_admin.get("/staff/rules/").content.decode()
+    assert f'data-recomputation="{YEAR - 1}" data-job-state="failed"' in page
+    assert stopped.message in page and f'href="/staff/jobs/{stopped.pk}/"' in page
+    assert 'data-action="recompute-again"' in page
+    # Those who only read Wuhan's rules see that its statuses may be stale, not the button.
+    officer = client_for(make_user(Role.DISTRICT_OFFICER, "420102")).get("/staff/rules/")
+    assert 'data-job-state="failed"' in officer.content.decode()
+    assert 'data-action="recompute-again"' not in officer.content.decode()
+    assert f'href="/staff/jobs/{stopped.pk}/"' not in officer.content.decode()
+
+    url = f"/staff/rules/420100/{YEAR - 1}/recompute/"
+    assert city_admin.post(url, {"reason": "  "}).status_code == 302
+    assert Job.objects.filter(kind="regions.recompute_year_status").count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        response = city_admin.post(url, {"reason": "作业中断，重新计算"})
+    again = Job.objects.exclude(pk=stopped.pk).get(kind="regions.recompute_year_status")
+    assert response.status_code == 302 and response["Location"] == f"/staff/jobs/{again.pk}/"
+    again.refresh_from_db()
+    assert again.state == Job.State.SUCCEEDED, again.error
+    assert YearStatus.objects.get(learner=complete_learner).status == "in_progress"
+    asked = AuditEntry.objects.get(action="region_policy.recompute_again")
+    assert asked.reason == "作业中断，重新计算" and asked.actor.role == Role.CITY_ADMIN
+    assert asked.changes["after"]["stopped_job"] == str(stopped.pk)
+    assert asked.changes["after"]["years"] == [YEAR - 1, None]
+    done = AuditEntry.objects.get(action="region_policy.recompute")
+    assert done.reason == "作业中断，重新计算" and done.changes["after"]["status_changed"] == 1
+    assert 'data-job-state="failed"' not in city_admin.get("/staff/rules/").content.decode()
+
+    # Nothing stopped any more: a second click queues nothing.
+    city_admin.post(url, {"reason": "再来一次"})
+    assert Job.objects.filter(kind="regions.recompute_year_status").count() == 2
+
+
+def test_a_recomputation_whose_worker_died_is_failed_by_the_housekeeping_and_run_again_by_api(
+    regions, city_admin, complete_learner, settings, django_capture_on_commit_callbacks
+):
+    settings.POLICY_RECOMPUTE_INLINE_MAX = 0
+    RegionPolicy.objects.create(region=regions["420100"], effective_from=YEAR - 1)
+    _change_in_background(city_admin, regions, YEAR - 1, annual_credits=100)
+    job = Job.objects.get(kind="regions.recompute_year_status")
+    # The worker is killed mid-way: the job left running, silent for longer than allowed.
+    Job.objects.filter(pk=job.pk).update(state=Job.State.RUNNING)
+    Job.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(hours=2))
+    page = city_admin.get("/staff/rules/").content.decode()
+    assert f'data-recomputation="{YEAR - 1}" data-job-state="running"' in page
+    url = f"/api/v1/staff/regions/420100/rules/{YEAR - 1}/recompute"
+    body = {"reason": "作业中断"}
+    assert post(city_admin, url, body).status_code == 422  # it may still be running
+
+    assert jobs_housekeep()["stalled"] == 1
+    job.refresh_from_db()
+    assert job.state == Job.State.FAILED and job.finished_at is not None
+    rows = city_admin.get("/api/v1/staff/regions/420100/rules").json()
+    listed = {row["effective_from"]: row["recomputation"] for row in rows}
+    assert listed[YEAR - 1]["job"] == str(job.pk) and listed[YEAR - 1]["state"] == "failed"
+    assert 'data-job-state="failed"' in city_admin.get("/staff/rules/").content.decode()
+
+    assert post(city_admin, url, {"reason": ""}).status_code == 422
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(city_admin, url, body)
+    assert response.status_code == 202
+    again = Job.objects.get(pk=response.json()["job"])
+    assert again.state == Job.State.SUCCEEDED, again.error
+    assert YearStatus.objects.get(learner=complete_learner).status == "in_progress"
+    assert AuditEntry.objects.filter(action="region_policy.recompute_again").count() == 1
+    rows = city_admin.get("/api/v1/staff/regions/420100/rules").json()
+    assert all(row["recomputation"] is None for row in rows)
+
+
+def test_the_housekeeping_keeps_a_failed_recomputation_after_it_forgets_other_old_jobs(
+    regions, city_admin
+):
+    row = RegionPolicy.objects.create(region=regions["420100"], effective_from=YEAR - 1)
+    long_ago = timezone.now() - timedelta(days=91)
+    stopped = Job.objects.create(
+        kind="regions.recompute_year_status",
+        state=Job.State.FAILED,
+        params={"policy": row.pk},
+        region_path=regions["420100"].path,
+        finished_at=long_ago,
+    )
+    export = Job.objects.create(
+        kind="regions.export_contacts", state=Job.State.FAILED, finished_at=long_ago
+    )
+    assert jobs_housekeep()["removed"] == 1
+    assert Job.objects.filter(pk=stopped.pk).exists()
+    assert not Job.objects.filter(pk=export.pk).exists()
+    page = city_admin.get("/staff/rules/").content.decode()
+    assert f'data-recomputation="{YEAR - 1}" data-job-state="failed"' in page
+
+
+def test_only_an_administrator_of_the_region_runs_a_recomputation_again(
+    regions, users, client_for, make_user
+):
+    row = RegionPolicy.objects.create(region=regions["420100"], effective_from=YEAR - 1)
+    stopped = Job.objects.create(
+        kind="regions.recompute_year_status",
+        state=Job.State.FAILED,
+        params={"policy": row.pk},
+        region_path=regions["420100"].path,
+    )
+    url = f"/api/v1/staff/regions/420100/rules/{YEAR - 1}/recompute"
+    body = {"reason": "作业中断"}
+    officer = client_for(make_user(Role.DISTRICT_OFFICER, "420102"))
+    assert post(officer, url, body).status_code == 403
+    assert post(client_for(users["city_admin_elsewhere"]), url, body).status_code == 404
+    assert post(client_for(users["auditor"]), url, body).status_code == 403
+    hubei = RegionPolicy.objects.filter(region=regions["420000"]).first()
+    hubei_url = f"/api/v1/staff/regions/420000/rules/{hubei.effective_from}/recompute"
+    assert post(client_for(users["city_admin"]), hubei_url, body).status_code == 404
+    assert officer.post(f"/staff/rules/420100/{YEAR - 1}/recompute/", body).status_code == 403
+    assert Job.objects.exclude(pk=stopped.pk).count() == 0
+    assert not AuditEntry.objects.filter(action="region_policy.recompute_again").exists()
