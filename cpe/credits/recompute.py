@@ -56,6 +56,14 @@ def _clamp(value: str, upper: str) -> str:
     return f"(CASE WHEN {value} < 0 THEN 0 WHEN {value} > {upper} THEN {upper} ELSE {value} END)"
 
 
+def _tenths(credits: str) -> str:
+    """SQL: an amount of credits (one decimal) as whole tenths. SQLite holds it as a
+    floating-point number, which must be rounded; PostgreSQL's exact decimal needs none."""
+    if connection.vendor == "postgresql":
+        return f"CAST({credits} * 10 AS INTEGER)"
+    return f"CAST(ROUND({credits} * 10) AS INTEGER)"
+
+
 def _tables() -> dict[str, str]:
     return {
         "entry": CreditEntry._meta.db_table,
@@ -88,13 +96,14 @@ def _scope_sql(region_path: str, first_year: int | None, last_year: int | None) 
 
 
 def _differs(row: str, status: str, met_at: str) -> str:
-    """SQL: the outcome in `row` (its total and professional tenths, and `status` and
-    `met_at` as given) differs from the stored row beside it (`old_…`; none at all)."""
+    """SQL: the outcome in `row` (its total and professional tenths, and `status` (a code
+    of STATUS_CODES) and `met_at` as given) differs from the stored row beside it (`old_…`,
+    in tenths; none at all)."""
     return f"""({row}.old_id IS NULL
         OR {row}.old_status <> {status}
-        OR CAST(ROUND({row}.old_total * 10) AS INTEGER) <> {row}.total
-        OR CAST(ROUND({row}.old_professional * 10) AS INTEGER) <> {row}.professional
-        OR CAST(ROUND({row}.old_public * 10) AS INTEGER) <> {row}.total - {row}.professional
+        OR {row}.old_total <> {row}.total
+        OR {row}.old_professional <> {row}.professional
+        OR {row}.old_public <> {row}.total - {row}.professional
         OR ({row}.old_met_at IS NULL AND {met_at} IS NOT NULL)
         OR ({row}.old_met_at IS NOT NULL AND {met_at} IS NULL)
         OR {row}.old_met_at <> {met_at})"""
@@ -116,9 +125,34 @@ def _counted_sql(columns: dict[str, str], sources: list[str]) -> tuple[str, str]
     return " + ".join(professional), " + ".join(total)
 
 
+# The stored status as a small number in the first pass (text compares slowly there).
+STATUS_CODES = {
+    engine.NOT_STARTED: 0,
+    engine.IN_PROGRESS: 1,
+    engine.COMPLETE: 2,
+    engine.REVOKED: 3,
+}
+
+
+def _status_code(column: str) -> str:
+    return (
+        f"CASE {column} "
+        + " ".join(f"WHEN '{status}' THEN {code}" for status, code in STATUS_CODES.items())
+        + " END"
+    )
+
+
+def _status_text(column: str) -> str:
+    return (
+        f"CASE {column} "
+        + " ".join(f"WHEN {code} THEN '{status}'" for status, code in STATUS_CODES.items())
+        + " END"
+    )
+
+
 def recompute_statements(
     *,
-    sources: list[str],
+    rules: ResolvedRules,
     region_path: str = "",
     first_year: int | None = None,
     last_year: int | None = None,
@@ -127,173 +161,184 @@ def recompute_statements(
     last, `recompute_diff`, holds every learner-year in the scope whose stored status
     differs from the ledger's: (learner_id, year, status, total, professional (tenths),
     met_at, last_entry_id, old_status). They read `recompute_rules` (see resolve_policies),
-    whose `cap_<i>` column is the cap of `sources[i]` (NULL: not capped there).
+    whose `cap_<i>` column is the cap of `rules.sources[i]` (NULL: not capped there).
 
-    1. `recompute_judged`: one pass over the ledger, aggregated per learner and year (no
-       sort): the counted credits at the end, whether a reversal is among the entries, and
-       the counted credits up to and before the stored `met_at`. Without a reversal the
-       credits only grow, so the rules were first met at the stored moment exactly when
-       they are met with the entries up to it and not with those before it; a year that
-       does not meet them at the end never did. Those years need no ordering at all.
+    1. `recompute_judged`: one pass over the ledger in the order of its covering index
+       (learner, year, recording order) beside the stored rows in the same order, summed
+       one learner-year after another as they go by (no hash of millions of years, no
+       sort of the ledger): the counted credits at the end, whether a reversal is among
+       the entries, the stored row, and the counted credits up to and before the stored
+       `met_at`. Without a reversal the credits only grow, so the rules were first met at
+       the stored moment exactly when they are met with the entries up to it and not with
+       those before it, and a year that does not meet them at the end never did: those
+       years are settled here, and kept only if their stored row differs.
     2. `recompute_met`: for the other years (a reversal, or no or another stored `met_at`),
-       their entries sorted by the order they were recorded, running sums by window
+       their entries looked up in the index and put in order, running sums by window
        functions (each capped source its own), and the first moment the rules were met.
     3. `recompute_diff`: the outcome against the stored rows.
     """
     t = _tables()
     where, params = _scope_sql(region_path, first_year, last_year)
+    sources = rules.sources
     for source in sources:
         if not source.replace("_", "").isalnum():
             raise ValueError(f"Not a source code: {source!r}")
-    capped = ", ".join(f"'{source}'" for source in sources)
 
-    def conditions(row: str, condition: str = "") -> dict[str, str]:
-        """Which entries (columns of `row`) each sum takes the credits of: the uncapped
-        sources' professional and all credits, each capped source's professional and
-        public ones; only when `condition` holds too, if one is given. Written on the
-        entry's own columns: PostgreSQL evaluates each sum's condition apart, so a derived
-        column would be computed again for every sum."""
-        is_pro = f"{row}.category = '{CreditEntry.Category.PROFESSIONAL}'"
-        uncapped = f"{row}.source NOT IN ({capped})" if sources else ""
-        taken = {
-            "u_pro": " AND ".join(c for c in (condition, uncapped, is_pro) if c),
-            "u_total": " AND ".join(c for c in (condition, uncapped) if c),
-        }
-        also = f"{condition} AND " if condition else ""
-        for i, source in enumerate(sources):
-            taken[f"p_{i}"] = f"{also}{row}.source = '{source}' AND {is_pro}"
-            taken[f"q_{i}"] = f"{also}{row}.source = '{source}' AND NOT {is_pro}"
+    # Each entry's kind, a small number computed once as the entry is read: 0 and 1 for an
+    # uncapped source's public and professional credits, 2i + 2 and 2i + 3 for those of the
+    # i-th capped source. Every sum below then tests one integer.
+    is_professional = (
+        f"CASE WHEN e.category = '{CreditEntry.Category.PROFESSIONAL}' THEN 1 ELSE 0 END"
+    )
+    source_kind = (
+        "CASE e.source "
+        + " ".join(f"WHEN '{source}' THEN {2 * i + 2}" for i, source in enumerate(sources))
+        + " ELSE 0 END"
+        if sources
+        else "0"
+    )
+    entry_columns = f"""e.learner_id, e.year, e.created_at, e.id,
+               {_tenths("e.credits")} AS tenths,
+               {source_kind} + {is_professional} AS kind"""
+
+    def conditions(condition: str = "") -> dict[str, str]:
+        """Which entries (`en`) each sum takes the credits of: the uncapped sources'
+        professional and all credits, each capped source's professional and public ones;
+        only when `condition` holds too, if one is given (tested last: the kind rules out
+        most entries at once)."""
+        also = f" AND {condition}" if condition else ""
+        taken = {"u_pro": f"en.kind = 1{also}", "u_total": f"en.kind < 2{also}"}
+        for i in range(len(sources)):
+            taken[f"p_{i}"] = f"en.kind = {2 * i + 3}{also}"
+            taken[f"q_{i}"] = f"en.kind = {2 * i + 2}{also}"
         return taken
 
-    def amounts(row: str) -> dict[str, str]:
-        return {
-            name: f"CASE WHEN {taken} THEN {row}.tenths ELSE 0 END" if taken else f"{row}.tenths"
-            for name, taken in conditions(row).items()
-        }
-
-    names = list(amounts("en"))
+    names = list(conditions())
     caps = [f"cap_{i}" for i in range(len(sources))]
 
     def cap_columns(row: str) -> str:
         return "".join(f", {row}.{cap}" for cap in caps)
 
-    def counted(prefix: str, row: str = "j") -> tuple[str, str]:
+    def counted(sums: str, rules_row: str) -> tuple[str, str]:
+        """(professional, total) counted from the sums that `sums.format(name)` names."""
         return _counted_sql(
             {
-                **{name: f"{row}.{prefix}{name}" for name in names},
-                **{cap: f"{row}.{cap}" for cap in caps},
+                **{name: sums.format(name) for name in names},
+                **{cap: f"{rules_row}.{cap}" for cap in caps},
             },
             sources,
         )
 
-    def meets(professional: str, total: str, row: str = "j") -> str:
+    def meets(professional_and_total: tuple[str, str], row: str) -> str:
+        professional, total = professional_and_total
         return f"({total} >= {row}.annual_tenths AND {professional} >= {row}.professional_tenths)"
 
     def sums(prefix: str, condition: str = "") -> str:
         # FILTER rather than a CASE in the sum: rows it leaves out cost no transition.
         return ",\n               ".join(
             f"COALESCE(SUM(en.tenths) FILTER (WHERE {taken}), 0) AS {prefix}{name}"
-            if taken
-            else f"COALESCE(SUM(en.tenths), 0) AS {prefix}{name}"
-            for name, taken in conditions("en", condition).items()
+            for name, taken in conditions(condition).items()
         )
 
-    # The entries in the scope; the learner's district is looked up once per year, after
-    # the sums, not once per entry.
-    entry = f"""
-        SELECT e.id, e.learner_id, e.year, e.created_at, e.category, e.source, e.reverses_id,
-               CAST(ROUND(e.credits * 10) AS INTEGER) AS tenths
+    final_meets = meets(("c.professional", "c.total"), "c")
+    judged = f"""
+    WITH entry AS (
+        SELECT {entry_columns}
         FROM {t["entry"]} e
         WHERE {where}
-    """  # noqa: S608 (table names from the models, source codes checked, values as parameters)
-    final_professional, final_total = counted("f_")
-    upto_professional, upto_total = counted("upto_")
-    before_professional, before_total = counted("before_")
-    final_meets = meets("c.professional", "c.total", row="c")
-    judged = f"""
-    WITH summary AS (
+        -- The order of the covering index `credit_entry_recorded_order`: read in it, the
+        -- ledger needs no sort, and each learner-year is summed as its entries go by.
+        ORDER BY e.learner_id, e.year, e.created_at, e.id
+    ),
+    -- The stored rows in the same order (their unique index covers them), as numbers.
+    stored AS (
+        SELECT s.learner_id, s.year, s.id, s.met_at,
+               {_status_code("s.status")} AS status,
+               {_tenths("s.total_credits")} AS total,
+               {_tenths("s.professional_credits")} AS professional,
+               {_tenths("s.public_credits")} AS public
+        FROM {t["status"]} s
+        ORDER BY s.learner_id, s.year
+    ),
+    -- Each learner-year: its sums, and the one stored row beside it (MAX of one value).
+    summary AS (
         SELECT en.learner_id, en.year,
                MAX(en.id) AS last_entry_id,
-               MAX(CASE WHEN en.reverses_id IS NULL THEN 0 ELSE 1 END) AS has_reversal,
-               MAX(s.met_at) AS stored_met_at,
+               -- Only a reversal carries a negative amount (a check constraint says so).
+               CASE WHEN MIN(en.tenths) < 0 THEN 1 ELSE 0 END AS has_reversal,
                {sums("f_")},
                {sums("upto_", "en.created_at <= s.met_at")},
-               {sums("before_", "en.created_at < s.met_at")}
-        FROM ({entry}) en
-        -- Only a year met once has a moment to check (and the fewer rows, the faster).
-        LEFT JOIN (
-            SELECT learner_id, year, met_at FROM {t["status"]} WHERE met_at IS NOT NULL
-        ) s ON s.learner_id = en.learner_id AND s.year = en.year
+               {sums("before_", "en.created_at < s.met_at")},
+               MAX(s.id) AS old_id, MAX(s.status) AS old_status, MAX(s.total) AS old_total,
+               MAX(s.professional) AS old_professional, MAX(s.public) AS old_public,
+               MAX(s.met_at) AS old_met_at
+        FROM entry en
+        LEFT JOIN stored s ON s.learner_id = en.learner_id AND s.year = en.year
         GROUP BY en.learner_id, en.year
     ),
-    ruled AS (
-        SELECT m.*, l.district_id, r.annual_tenths, r.professional_tenths{cap_columns("r")}
+    -- The district's rules and the counted credits, as columns computed once: OFFSET 0
+    -- keeps the planner from copying the long expressions into every place the next step
+    -- reads them.
+    counted AS (
+        SELECT m.learner_id, m.year, m.last_entry_id, m.has_reversal,
+               r.annual_tenths, r.professional_tenths{cap_columns("r")},
+               {counted("m.f_{}", "r")[1]} AS total,
+               {counted("m.f_{}", "r")[0]} AS professional,
+               CASE WHEN {meets(counted("m.upto_{}", "r"), "r")} THEN 1 ELSE 0 END AS upto_met,
+               CASE WHEN {meets(counted("m.before_{}", "r"), "r")} THEN 1 ELSE 0 END
+                   AS before_met,
+               m.old_id, COALESCE(m.old_status, {STATUS_CODES[engine.NOT_STARTED]}) AS old_status,
+               m.old_total, m.old_professional, m.old_public, m.old_met_at
         FROM summary m
         JOIN {t["learner"]} l ON l.id = m.learner_id
-        JOIN recompute_rules r ON r.district_id = l.district_id AND r.year = m.year
-    ),
-    -- The counted credits and whether the rules were met up to and before the stored
-    -- moment, as columns the next step reads rather than the long expressions again.
-    counted AS (
-        SELECT j.learner_id, j.year, j.district_id, j.last_entry_id, j.has_reversal,
-               j.stored_met_at, j.annual_tenths, j.professional_tenths{cap_columns("j")},
-               {final_total} AS total, {final_professional} AS professional,
-               CASE WHEN {meets(upto_professional, upto_total)} THEN 1 ELSE 0 END AS upto_met,
-               CASE WHEN {meets(before_professional, before_total)} THEN 1 ELSE 0 END
-                   AS before_met
-        FROM ruled j
+        JOIN recompute_rules r
+          ON r.district_id = l.district_id AND r.year = {rules.year_sql("m.year")}
+        {"OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1 OFFSET 0"}
     ),
     judged AS (
-        SELECT c.learner_id, c.year, c.district_id, c.last_entry_id, c.has_reversal,
-               c.annual_tenths, c.professional_tenths{cap_columns("c")},
-               c.total, c.professional,
+        SELECT c.*,
                CASE WHEN c.has_reversal = 0 AND NOT {final_meets} THEN 1
-                    WHEN c.has_reversal = 0 AND c.stored_met_at IS NOT NULL
+                    WHEN c.has_reversal = 0 AND c.old_met_at IS NOT NULL
                          AND c.upto_met = 1 AND c.before_met = 0 THEN 1
                     ELSE 0 END AS settled,
-               CASE WHEN c.has_reversal = 0 AND {final_meets} THEN c.stored_met_at END
-                   AS settled_met_at,
-               o.id AS old_id, COALESCE(o.status, '{engine.NOT_STARTED}') AS old_status,
-               o.total_credits AS old_total, o.professional_credits AS old_professional,
-               o.public_credits AS old_public, o.met_at AS old_met_at
+               CASE WHEN c.has_reversal = 0 AND {final_meets} THEN c.old_met_at END
+                   AS settled_met_at
         FROM counted c
-        LEFT JOIN {t["status"]} o ON o.learner_id = c.learner_id AND o.year = c.year
     )
     -- A settled year is decided here: kept only if its stored row differs.
     SELECT x.* FROM judged x
     WHERE x.settled = 0 OR {
         _differs(
             "x",
-            f"CASE WHEN x.settled_met_at IS NULL THEN '{engine.IN_PROGRESS}' "
-            f"ELSE '{engine.COMPLETE}' END",
+            f"CASE WHEN x.settled_met_at IS NULL THEN {STATUS_CODES[engine.IN_PROGRESS]} "
+            f"ELSE {STATUS_CODES[engine.COMPLETE]} END",
             "x.settled_met_at",
         )
     }
     """  # noqa: S608 (table names from the models, source codes checked, values as parameters)
     running_columns = ",\n               ".join(
-        f"SUM({sql}) OVER recorded AS r_{name}" for name, sql in amounts("en").items()
-    )
-    running_professional, running_total = _counted_sql(
-        {**{name: f"w.r_{name}" for name in names}, **{cap: f"j.{cap}" for cap in caps}},
-        sources,
+        f"SUM(en.tenths) FILTER (WHERE {taken}) OVER recorded AS r_{name}"
+        for name, taken in conditions().items()
     )
     met = f"""
     WITH running AS (
         SELECT en.learner_id, en.year, en.created_at,
+               j.annual_tenths, j.professional_tenths{cap_columns("j")},
                {running_columns}
-        FROM ({entry}) en
-        JOIN recompute_judged o
-          ON o.learner_id = en.learner_id AND o.year = en.year AND o.settled = 0
+        FROM recompute_judged j
+        -- A few years: their entries are looked up in the index, year by year.
+        JOIN (SELECT {entry_columns} FROM {t["entry"]} e) en
+          ON en.learner_id = j.learner_id AND en.year = j.year
+        WHERE j.settled = 0
         WINDOW recorded AS (
             PARTITION BY en.learner_id, en.year ORDER BY en.created_at, en.id
             ROWS UNBOUNDED PRECEDING
         )
     )
     SELECT w.learner_id, w.year,
-           MIN(CASE WHEN {meets(running_professional, running_total)}
+           MIN(CASE WHEN {meets(counted("COALESCE(w.r_{}, 0)", "w"), "w")}
                     THEN w.created_at END) AS met_at
     FROM running w
-    JOIN recompute_judged j ON j.learner_id = w.learner_id AND j.year = w.year
     GROUP BY w.learner_id, w.year
     """  # noqa: S608 (table names from the models, source codes checked, values as parameters)
     diff = f"""
@@ -308,19 +353,19 @@ def recompute_statements(
     outcome AS (
         SELECT n.*,
                CASE WHEN n.total >= n.annual_tenths AND n.professional >= n.professional_tenths
-                    THEN '{engine.COMPLETE}'
-                    WHEN n.met_at IS NOT NULL THEN '{engine.REVOKED}'
-                    ELSE '{engine.IN_PROGRESS}' END AS status
+                    THEN {STATUS_CODES[engine.COMPLETE]}
+                    WHEN n.met_at IS NOT NULL THEN {STATUS_CODES[engine.REVOKED]}
+                    ELSE {STATUS_CODES[engine.IN_PROGRESS]} END AS status
         FROM decided n
     )
-    SELECT n.learner_id, n.year, n.status, n.total, n.professional, n.met_at,
-           n.last_entry_id, n.old_status
+    SELECT n.learner_id, n.year, {_status_text("n.status")} AS status, n.total,
+           n.professional, n.met_at, n.last_entry_id, {_status_text("n.old_status")} AS old_status
     FROM outcome n
     WHERE {_differs("n", "n.status", "n.met_at")}
     """  # noqa: S608 (table names from the models, values as parameters)
     return [
         ("recompute_judged", judged, params),
-        ("recompute_met", met, params),
+        ("recompute_met", met, []),
         ("recompute_diff", diff, []),
     ]
 
@@ -331,22 +376,48 @@ def _temporary(name: str, select: str) -> str:
     return f"CREATE TEMPORARY TABLE {name} AS {select}"
 
 
-def resolve_policies(cursor, *, region_path: str = "") -> list[str]:
+@dataclass(frozen=True)
+class ResolvedRules:
+    """What `resolve_policies` put in its temporary tables: the capped sources (column
+    `cap_<i>` of `recompute_rules` is the cap of `sources[i]`) and the years it resolved.
+
+    Rules are resolved for the years `first_year` to `last_year` only: before the first
+    year any row takes effect every year has the defaults, and from the last such year on
+    every region's latest row decides, so any other year has the rules of the nearest of
+    the two. `year_sql` maps a year to the row of `recompute_rules` that holds its rules.
+    """
+
+    sources: list[str]
+    first_year: int
+    last_year: int
+
+    def year_sql(self, year: str) -> str:
+        first, last = int(self.first_year), int(self.last_year)
+        return (
+            f"(CASE WHEN {year} < {first} THEN {first}"
+            f" WHEN {year} > {last} THEN {last} ELSE {year} END)"
+        )
+
+
+def resolve_policies(cursor, *, region_path: str = "") -> ResolvedRules:
     """Fill `recompute_policy` (district, year → the row deciding, its minimums in tenths),
     `recompute_cap` (district, year, source → cap in tenths) and `recompute_rules` (both in
     one row per district and year, column `cap_<i>` for the i-th capped source) for every
-    region in the scope and every year the ledger has. Returns the capped sources."""
+    district in the scope and every year in which some row of rules takes effect (plus the
+    year before the first: the defaults). See `ResolvedRules` for the other years."""
     t = _tables()
     for name in ("recompute_rules", "recompute_cap", "recompute_policy", "recompute_year"):
         cursor.execute(f"DROP TABLE IF EXISTS {name}")
-    cursor.execute(f"SELECT MIN(year), MAX(year) FROM {t['entry']}")  # noqa: S608
+    # The years the rows of rules take effect, not the years of the ledger: reading those
+    # would mean a pass over every entry.
+    cursor.execute(f"SELECT MIN(effective_from), MAX(effective_from) FROM {t['policy']}")  # noqa: S608
     first, last = cursor.fetchone()
+    first_year, last_year = (first - 1, last) if first is not None else (0, 0)
     cursor.execute(_temporary("recompute_year", "SELECT 0 AS year WHERE 1 = 0"))
-    if first is not None:
-        cursor.executemany(
-            "INSERT INTO recompute_year (year) VALUES (%s)",
-            [(year,) for year in range(first, last + 1)],
-        )
+    cursor.executemany(
+        "INSERT INTO recompute_year (year) VALUES (%s)",
+        [(year,) for year in range(first_year, last_year + 1)],
+    )
     if connection.vendor == "postgresql":
         cursor.execute("ANALYZE recompute_year")
     cursor.execute(
@@ -407,7 +478,19 @@ def resolve_policies(cursor, *, region_path: str = "") -> list[str]:
     )
     if connection.vendor == "postgresql":
         cursor.execute("ANALYZE recompute_rules")
-    return sources
+    return ResolvedRules(sources=sources, first_year=first_year, last_year=last_year)
+
+
+# How each statement must run on PostgreSQL, whatever the planner guesses from its
+# statistics. The first pass reads the ledger in the order of its covering index and sums
+# each learner-year as it goes by: the planner would rather hash millions of groups (two
+# dozen sums each), which outgrows memory, or look each stored row up by index once a
+# year. The second looks a few years' entries up in the index, where the planner would
+# rather read the whole ledger to hash them.
+PLANNER_SETTINGS = {
+    "recompute_judged": ("enable_hashagg", "enable_nestloop"),
+    "recompute_met": ("enable_hashjoin", "enable_mergejoin"),
+}
 
 
 def year_status_recompute_sql(
@@ -426,30 +509,25 @@ def year_status_recompute_sql(
     postgresql = connection.vendor == "postgresql"
     with transaction.atomic(), connection.cursor() as cursor:
         if postgresql:
-            # The window functions sort the ledger: in memory rather than in temporary files.
+            # The later passes sort and hash a few years' entries: in memory rather than in
+            # temporary files.
             cursor.execute("SET LOCAL work_mem = '256MB'")
-            # Compiling these few statements costs more than it saves (a second at any size).
-            cursor.execute("SET LOCAL jit = off")
-        sources = resolve_policies(cursor, region_path=region_path)
+            # (JIT is left to the server's settings: compiling the first pass's two dozen
+            # sums and their conditions takes half a second and saves three at a province's
+            # size.)
+        rules = resolve_policies(cursor, region_path=region_path)
         for name, select, params in recompute_statements(
-            sources=sources, region_path=region_path, first_year=first_year, last_year=last_year
+            rules=rules, region_path=region_path, first_year=first_year, last_year=last_year
         ):
             cursor.execute(f"DROP TABLE IF EXISTS {name}")
-            if postgresql and name == "recompute_judged":
-                # The planner guesses a hundredth of the years this pass yields (the rules'
-                # district and year are not independent) and would then look each stored
-                # row up by index, once per year: hash joins it must use. And a year has
-                # only three or four entries, so hashing the sums of millions of years
-                # (two dozen each) outgrows memory and the processor's caches: sorting the
-                # entries by year first and summing each year in turn took a third less
-                # time at 1,000,000 learners.
-                cursor.execute("SET LOCAL enable_nestloop = off")
-                cursor.execute("SET LOCAL enable_hashagg = off")
+            settings = PLANNER_SETTINGS.get(name, ()) if postgresql else ()
+            for setting in settings:
+                cursor.execute(f"SET LOCAL {setting} = off")
             cursor.execute(_temporary(name, select), params)
-            if postgresql and name == "recompute_judged":
-                cursor.execute("SET LOCAL enable_nestloop = on")
-                cursor.execute("SET LOCAL enable_hashagg = on")
-                cursor.execute("ANALYZE recompute_judged")
+            for setting in settings:
+                cursor.execute(f"SET LOCAL {setting} = on")
+            if postgresql:
+                cursor.execute(f"ANALYZE {name}")
         cursor.execute("SELECT COUNT(*) FROM recompute_diff")
         changed = cursor.fetchone()[0]
         cursor.execute(

@@ -287,7 +287,7 @@ def test_an_entry_edited_and_rehashed_without_the_key_is_caught(learner):
             "UPDATE credits_ledgerhead SET last_hash = %s WHERE learner_id = %s",
             [rehashed, learner.pk],
         )
-    call_command("recompute_year_status")
+    call_command("recompute_year_status", "--reason", "covering the edit")
     problems = ledger_verify()
     assert (learner.pk, edited.pk, "seal") in _kinds(problems)
     assert (learner.pk, edited.pk, "head_seal") in _kinds(problems)
