@@ -3,15 +3,20 @@
 The same rules as `cpe.credits.engine.year_outcome`, written once more in SQL so that a
 million learners are recomputed in the database rather than row by row in Python:
 
-1. the rules of each district and year are resolved into a temporary table (the nearest
-   region up the tree with a row decides, its latest row not after the year: as
-   `cpe.regions.policy.policy_for`), and their caps per source beside them;
-2. one pass over the entries in the scope, sorted once by learner, year and the order they
-   were recorded (time, then id): window functions keep the running sums of the uncapped
-   sources and of each capped source apart, `engine.counted`'s rule (at most the cap,
-   professional credits first) turns them into the counted totals after every entry, and
-   the first moment those met the year's rules is `met_at`;
-3. only the years whose stored row differs are kept; a `YearStatusChange` is written for
+1. the rules of each district are resolved into a temporary table for the years in which
+   some row of rules takes effect (the nearest region up the tree with a row decides, its
+   latest row not after the year: as `cpe.regions.policy.policy_for`; any other year has
+   the rules of the nearest of those), and their caps per source beside them;
+2. one pass over the ledger in the order of its covering index (learner, year, the order
+   entries were recorded), the stored rows beside it in the same order, each learner-year
+   summed as its entries go by: the counted credits (`engine.counted`'s rule: at most the
+   cap, professional credits first), and whether the stored moment the rules were first
+   met still holds. That settles every year without a reversal, and every year whose
+   credits ever earned (none taken back, none capped) would not meet the rules either;
+3. the years with a reversal, or whose moment is missing or wrong, are read again in the
+   order their entries were recorded: running sums by window functions, and the first
+   moment those met the year's rules is `met_at`;
+4. only the years whose stored row differs are kept; a `YearStatusChange` is written for
    each whose status changed, and those rows are upserted.
 
 Credits are summed as whole tenths (integers), so SQLite's floating-point numbers never
@@ -56,7 +61,7 @@ def _clamp(value: str, upper: str) -> str:
     return f"(CASE WHEN {value} < 0 THEN 0 WHEN {value} > {upper} THEN {upper} ELSE {value} END)"
 
 
-def _tenths(credits: str) -> str:
+def tenths_sql(credits: str) -> str:
     """SQL: an amount of credits (one decimal) as whole tenths. SQLite holds it as a
     floating-point number, which must be rounded; PostgreSQL's exact decimal needs none."""
     if connection.vendor == "postgresql":
@@ -170,8 +175,10 @@ def recompute_statements(
        the entries, the stored row, and the counted credits up to and before the stored
        `met_at`. Without a reversal the credits only grow, so the rules were first met at
        the stored moment exactly when they are met with the entries up to it and not with
-       those before it, and a year that does not meet them at the end never did: those
-       years are settled here, and kept only if their stored row differs.
+       those before it, and a year that does not meet them at the end never did; nor did
+       a year with a reversal whose credits ever earned (none taken back or capped) would
+       not meet them. Those years are settled here, and kept only if their stored row
+       differs.
     2. `recompute_met`: for the other years (a reversal, or no or another stored `met_at`),
        their entries looked up in the index and put in order, running sums by window
        functions (each capped source its own), and the first moment the rules were met.
@@ -198,7 +205,7 @@ def recompute_statements(
         else "0"
     )
     entry_columns = f"""e.learner_id, e.year, e.created_at, e.id,
-               {_tenths("e.credits")} AS tenths,
+               {tenths_sql("e.credits")} AS tenths,
                {source_kind} + {is_professional} AS kind"""
 
     def conditions(condition: str = "") -> dict[str, str]:
@@ -214,6 +221,10 @@ def recompute_statements(
         return taken
 
     names = list(conditions())
+    # The kinds of professional credits (the odd ones).
+    is_earned_professional = "en.kind IN ({})".format(
+        ", ".join(str(1 + 2 * i) for i in range(len(sources) + 1))
+    )
     caps = [f"cap_{i}" for i in range(len(sources))]
 
     def cap_columns(row: str) -> str:
@@ -254,9 +265,9 @@ def recompute_statements(
     stored AS (
         SELECT s.learner_id, s.year, s.id, s.met_at,
                {_status_code("s.status")} AS status,
-               {_tenths("s.total_credits")} AS total,
-               {_tenths("s.professional_credits")} AS professional,
-               {_tenths("s.public_credits")} AS public
+               {tenths_sql("s.total_credits")} AS total,
+               {tenths_sql("s.professional_credits")} AS professional,
+               {tenths_sql("s.public_credits")} AS public
         FROM {t["status"]} s
         ORDER BY s.learner_id, s.year
     ),
@@ -266,6 +277,11 @@ def recompute_statements(
                MAX(en.id) AS last_entry_id,
                -- Only a reversal carries a negative amount (a check constraint says so).
                CASE WHEN MIN(en.tenths) < 0 THEN 1 ELSE 0 END AS has_reversal,
+               -- Every credit ever earned in the year, none taken back, none capped: the
+               -- most the running sums can ever have counted.
+               COALESCE(SUM(en.tenths) FILTER (WHERE en.tenths > 0), 0) AS earned_total,
+               COALESCE(SUM(en.tenths) FILTER (WHERE en.tenths > 0 AND {is_earned_professional}),
+                        0) AS earned_professional,
                {sums("f_")},
                {sums("upto_", "en.created_at <= s.met_at")},
                {sums("before_", "en.created_at < s.met_at")},
@@ -284,9 +300,15 @@ def recompute_statements(
                r.annual_tenths, r.professional_tenths{cap_columns("r")},
                {counted("m.f_{}", "r")[1]} AS total,
                {counted("m.f_{}", "r")[0]} AS professional,
-               CASE WHEN {meets(counted("m.upto_{}", "r"), "r")} THEN 1 ELSE 0 END AS upto_met,
-               CASE WHEN {meets(counted("m.before_{}", "r"), "r")} THEN 1 ELSE 0 END
+               -- (Only a year with a stored moment has a moment to check.)
+               CASE WHEN m.old_met_at IS NOT NULL
+                         AND {meets(counted("m.upto_{}", "r"), "r")} THEN 1 ELSE 0 END
+                   AS upto_met,
+               CASE WHEN m.old_met_at IS NOT NULL
+                         AND {meets(counted("m.before_{}", "r"), "r")} THEN 1 ELSE 0 END
                    AS before_met,
+               CASE WHEN {meets(("m.earned_professional", "m.earned_total"), "r")} THEN 1 ELSE 0 END
+                   AS could_meet,
                m.old_id, COALESCE(m.old_status, {STATUS_CODES[engine.NOT_STARTED]}) AS old_status,
                m.old_total, m.old_professional, m.old_public, m.old_met_at
         FROM summary m
@@ -298,6 +320,8 @@ def recompute_statements(
     judged AS (
         SELECT c.*,
                CASE WHEN c.has_reversal = 0 AND NOT {final_meets} THEN 1
+                    -- With a reversal too: never met if all it ever earned would not meet.
+                    WHEN c.could_meet = 0 THEN 1
                     WHEN c.has_reversal = 0 AND c.old_met_at IS NOT NULL
                          AND c.upto_met = 1 AND c.before_met = 0 THEN 1
                     ELSE 0 END AS settled,

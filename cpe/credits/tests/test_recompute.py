@@ -323,3 +323,30 @@ def test_the_recomputation_resolves_the_rules_as_policy_for_does(regions):
         ("420103", YEAR - 1): "in_progress",
         ("420103", YEAR): "in_progress",  # Wuhan's 40 still
     }
+
+
+@pytest.mark.django_db
+def test_years_before_the_first_row_of_rules_and_after_the_last_get_the_rules_policy_for_gives(
+    regions,
+):
+    """The rules are resolved only for the years rows take effect in; any other year takes
+    those of the nearest such year, which must be what `policy_for` says of it."""
+    first = min(RegionPolicy.objects.values_list("effective_from", flat=True))
+    capped(
+        regions["420102"], first + 1, caps={F2F: 10}, annual_credits=20, professional_credits=10
+    )
+    learner = collected_learner(district=regions["420102"], qualification_year=first - 6)
+    for year in (first - 4, first - 1, first + 3):
+        record(learner, 15, year=year, source=PAPER)
+        record(learner, 15, year=year, source=F2F)
+    expected = {key: as_row(outcome) for key, outcome in engine_outcomes().items()}
+    # Before any row: the defaults (90 credits); from Jiang'an's row on: 20, the training
+    # capped at 10.
+    assert {year: row[0] for (_learner, year), row in expected.items()} == {
+        first - 4: "in_progress",
+        first - 1: "in_progress",
+        first + 3: "complete",
+    }
+    YearStatus.objects.update(status="not_started", total_credits=0, met_at=None)
+    year_status_recompute_all()
+    assert stored() == expected
