@@ -20,9 +20,10 @@ million learners are recomputed in the database rather than row by row in Python
    each whose status changed, and those rows are upserted.
 
 Credits are summed as whole tenths (integers), so SQLite's floating-point numbers never
-decide a comparison. Entries appended while the recomputation runs are not lost: each
-written year whose ledger gained an entry meanwhile is refreshed again by the per-entry
-path, under the learner's lock, once the rows are written.
+decide a comparison. Entries appended while the recomputation runs are not lost: each year
+in the scope whose ledger gained an entry meanwhile (an id above the newest there was when it
+began) is refreshed again by the per-entry path, under the learner's lock, once the rows are
+written.
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ def recompute_statements(
     """The temporary tables of a recomputation, in order, as (name, SELECT, params); the
     last, `recompute_diff`, holds every learner-year in the scope whose stored status
     differs from the ledger's: (learner_id, year, status, total, professional (tenths),
-    met_at, last_entry_id, old_status). They read `recompute_rules` (see resolve_policies),
+    met_at, old_status). They read `recompute_rules` (see resolve_policies),
     whose `cap_<i>` column is the cap of `rules.sources[i]` (NULL: not capped there).
 
     1. `recompute_judged`: one pass over the ledger in the order of its covering index
@@ -274,7 +275,6 @@ def recompute_statements(
     -- Each learner-year: its sums, and the one stored row beside it (MAX of one value).
     summary AS (
         SELECT en.learner_id, en.year,
-               MAX(en.id) AS last_entry_id,
                -- Only a reversal carries a negative amount (a check constraint says so).
                CASE WHEN MIN(en.tenths) < 0 THEN 1 ELSE 0 END AS has_reversal,
                -- Every credit ever earned in the year, none taken back, none capped: the
@@ -296,7 +296,7 @@ def recompute_statements(
     -- keeps the planner from copying the long expressions into every place the next step
     -- reads them.
     counted AS (
-        SELECT m.learner_id, m.year, m.last_entry_id, m.has_reversal,
+        SELECT m.learner_id, m.year, m.has_reversal,
                r.annual_tenths, r.professional_tenths{cap_columns("r")},
                {counted("m.f_{}", "r")[1]} AS total,
                {counted("m.f_{}", "r")[0]} AS professional,
@@ -367,7 +367,7 @@ def recompute_statements(
     """  # noqa: S608 (table names from the models, source codes checked, values as parameters)
     diff = f"""
     WITH decided AS (
-        SELECT j.learner_id, j.year, j.total, j.professional, j.last_entry_id,
+        SELECT j.learner_id, j.year, j.total, j.professional,
                CASE WHEN j.settled = 1 THEN j.settled_met_at ELSE m.met_at END AS met_at,
                j.annual_tenths, j.professional_tenths, j.old_id, j.old_status, j.old_total,
                j.old_professional, j.old_public, j.old_met_at
@@ -383,7 +383,7 @@ def recompute_statements(
         FROM decided n
     )
     SELECT n.learner_id, n.year, {_status_text("n.status")} AS status, n.total,
-           n.professional, n.met_at, n.last_entry_id, {_status_text("n.old_status")} AS old_status
+           n.professional, n.met_at, {_status_text("n.old_status")} AS old_status
     FROM outcome n
     WHERE {_differs("n", "n.status", "n.met_at")}
     """  # noqa: S608 (table names from the models, values as parameters)
@@ -539,6 +539,8 @@ def year_status_recompute_sql(
             # (JIT is left to the server's settings: compiling the first pass's two dozen
             # sums and their conditions takes half a second and saves three at a province's
             # size.)
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {t['entry']}")  # noqa: S608
+        newest_before = cursor.fetchone()[0]
         rules = resolve_policies(cursor, region_path=region_path)
         for name, select, params in recompute_statements(
             rules=rules, region_path=region_path, first_year=first_year, last_year=last_year
@@ -584,14 +586,13 @@ def year_status_recompute_sql(
         )
         # A year whose ledger gained an entry after the differences were read was written
         # from an older ledger: the per-entry path, under the learner's lock, fixes it now.
+        # Entries come with ever larger ids, so those are the entries above the newest one
+        # there was when the recomputation began (usually none).
+        scope, scope_params = _scope_sql(region_path, first_year, last_year)
         cursor.execute(
-            f"""
-            SELECT d.learner_id, d.year FROM recompute_diff d
-            WHERE EXISTS (
-                SELECT 1 FROM {t["entry"]} e
-                WHERE e.learner_id = d.learner_id AND e.year = d.year AND e.id > d.last_entry_id
-            )
-            """  # noqa: S608 (table names from the models, values as parameters)
+            f"SELECT DISTINCT e.learner_id, e.year FROM {t['entry']} e"  # noqa: S608
+            f" WHERE e.id > %s AND {scope} ORDER BY e.learner_id, e.year",
+            [newest_before, *scope_params],
         )
         late = cursor.fetchall()
         for table in (
