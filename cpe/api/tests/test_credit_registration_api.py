@@ -176,8 +176,11 @@ def _stalled_upload(officer, applicant) -> dict:
     longer than the housekeeping waits."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    header = "身份证号,姓名,年度,学分类型,科目类别,学分,凭证编号"
-    row = f"{applicant.reveal_id_number()},{applicant.name},{THIS_YEAR},考试,专业科目,90,名单B"
+    header = "身份证号,姓名,年度,学分类型,科目类别,学分,凭证编号,证明材料"
+    row = (
+        f"{applicant.reveal_id_number()},{applicant.name},{THIS_YEAR},考试,专业科目,90,名单B,"
+        "合格名单 2026-3"
+    )
     uploaded = officer.post(  # the check's job is queued at a commit that never comes
         "/api/v1/staff/credit-imports",
         {"file": SimpleUploadedFile("c.csv", f"{header}\r\n{row}\r\n".encode())},
