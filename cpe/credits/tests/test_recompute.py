@@ -332,9 +332,7 @@ def test_years_before_the_first_row_of_rules_and_after_the_last_get_the_rules_po
     """The rules are resolved only for the years rows take effect in; any other year takes
     those of the nearest such year, which must be what `policy_for` says of it."""
     first = min(RegionPolicy.objects.values_list("effective_from", flat=True))
-    capped(
-        regions["420102"], first + 1, caps={F2F: 10}, annual_credits=20, professional_credits=10
-    )
+    capped(regions["420102"], first + 1, caps={F2F: 10}, annual_credits=20, professional_credits=10)
     learner = collected_learner(district=regions["420102"], qualification_year=first - 6)
     for year in (first - 4, first - 1, first + 3):
         record(learner, 15, year=year, source=PAPER)
