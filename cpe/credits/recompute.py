@@ -252,6 +252,7 @@ def recompute_statements(
             for name, taken in conditions(condition).items()
         )
 
+    final_professional, final_total = counted("m.f_{}", "r")
     final_meets = meets(("c.professional", "c.total"), "c")
     judged = f"""
     WITH entry AS (
@@ -298,8 +299,7 @@ def recompute_statements(
     counted AS (
         SELECT m.learner_id, m.year, m.has_reversal,
                r.annual_tenths, r.professional_tenths{cap_columns("r")},
-               {counted("m.f_{}", "r")[1]} AS total,
-               {counted("m.f_{}", "r")[0]} AS professional,
+               {final_total} AS total, {final_professional} AS professional,
                -- (Only a year with a stored moment has a moment to check.)
                CASE WHEN m.old_met_at IS NOT NULL
                          AND {meets(counted("m.upto_{}", "r"), "r")} THEN 1 ELSE 0 END
