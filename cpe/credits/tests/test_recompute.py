@@ -35,7 +35,13 @@ PAPER = CreditEntry.Source.PAPER
 T0 = timezone.now().replace(microsecond=0) - datetime.timedelta(days=30)
 
 
+# Hubei's make-up start (cpe.regions.demo). A row of rules without one would allow no
+# make-up study at all, and so no credits for an earlier year (credit_year_problem).
+MAKEUP_FROM = 2019
+
+
 def capped(region, year: int, *, caps: dict[str, int], **values) -> RegionPolicy:
+    values.setdefault("makeup_from", MAKEUP_FROM)
     row = RegionPolicy.objects.create(region=region, effective_from=year, **values)
     for source, most in caps.items():
         RegionPolicyCap.objects.create(policy=row, source=source, max_credits=most)
@@ -332,7 +338,15 @@ def test_years_before_the_first_row_of_rules_and_after_the_last_get_the_rules_po
     """The rules are resolved only for the years rows take effect in; any other year takes
     those of the nearest such year, which must be what `policy_for` says of it."""
     first = min(RegionPolicy.objects.values_list("effective_from", flat=True))
-    capped(regions["420102"], first + 1, caps={F2F: 10}, annual_credits=20, professional_credits=10)
+    # Make-up from the learner's first required year, so every year below may earn credits.
+    capped(
+        regions["420102"],
+        first + 1,
+        caps={F2F: 10},
+        annual_credits=20,
+        professional_credits=10,
+        makeup_from=first - 5,
+    )
     learner = collected_learner(district=regions["420102"], qualification_year=first - 6)
     for year in (first - 4, first - 1, first + 3):
         record(learner, 15, year=year, source=PAPER)
