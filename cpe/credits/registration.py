@@ -32,8 +32,13 @@ from cpe.credits.conversion import (
     conversion_table,
 )
 from cpe.credits.models import CreditApplication, CreditEntry
-from cpe.credits.services import credit_record, credits_value_problem, evidence_problem
-from cpe.learning.years import first_required_year, this_year
+from cpe.credits.services import (
+    credit_record,
+    credit_year_problem,
+    credits_value_problem,
+    evidence_problem,
+)
+from cpe.learning.years import this_year
 from cpe.regions.policy import policy_for
 from cpe.registry.crypto import mask_id_number
 from cpe.registry.models import Learner
@@ -90,14 +95,15 @@ def _recorded_already(existing: CreditEntry) -> ValidationError:
     )
 
 
-def _year_problem(learner: Learner, year: Any) -> str:
-    first, last = first_required_year(learner), this_year()
-    if not isinstance(year, int) or year < first or year > last:
-        return _("Choose a year you must study for, from %(first)s to %(last)s.") % {
-            "first": first,
-            "last": last,
-        }
-    return ""
+def _year_problem(learner: Learner, year: Any, tables: dict[tuple, Any] | None = None) -> str:
+    """The ledger's own check of the year (`credit_year_problem`), so a year refused there is
+    refused here first; `tables` keeps each district's rules for this year across rows."""
+    if tables is None:
+        return credit_year_problem(learner, year)
+    key = ("current policy", learner.district_id, this_year())
+    if key not in tables:
+        tables[key] = policy_for(learner.district, this_year())
+    return credit_year_problem(learner, year, current_policy=tables[key])
 
 
 def _credits_value(raw: Any) -> Decimal | None:
@@ -211,11 +217,12 @@ def credit_application_submit(
 ) -> CreditApplication:
     """A learner applies for credits earned outside the platform, with evidence.
 
-    Refused, by field: a year the learner need not study for (or after this year), a kind
-    the table does not have (or not now), a missing or malformed detail, a category not
-    chosen where the table leaves it open, no evidence where the table requires it, a file
-    that is not a whole PDF, JPEG or PNG of at most 10 MB, and the same activity applied
-    for again (the refusal names the first application).
+    Refused, by field: a year the learner may not earn credits for (`credit_year_problem`:
+    not required, after this year, or before the region's make-up start), a kind the table
+    does not have (or not now), a missing or malformed detail, a category not chosen where
+    the table leaves it open, no evidence where the table requires it, a file that is not a
+    whole PDF, JPEG or PNG of at most 10 MB, and the same activity applied for again (the
+    refusal names the first application).
     """
     if actor.user is None or learner.user_id != actor.user.pk:
         raise PermissionDenied
@@ -536,7 +543,7 @@ def direct_record_problems(
     evidence where the table requires it (`evidence_required`, the learner's rule too)."""
     errors: dict[str, list[str]] = {}
     resolved: dict[str, Any] = {"source": source, "category": category}
-    year_problem = _year_problem(learner, year)
+    year_problem = _year_problem(learner, year, tables)
     if year_problem:
         errors["year"] = [year_problem]
     value = _credits_value(credits)

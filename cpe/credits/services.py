@@ -22,9 +22,9 @@ from cpe.credits.chain import (
 from cpe.credits.conversion import _CONTROL
 from cpe.credits.models import EVIDENCE_MAX_LENGTH, CreditEntry, YearStatus, YearStatusChange
 from cpe.learning.models import CourseCompletion
-from cpe.learning.years import first_required_year
+from cpe.learning.years import first_required_year, required_years
 from cpe.regions.hooks import PolicyScope
-from cpe.regions.policy import policy_for
+from cpe.regions.policy import Policy, policy_for
 from cpe.registry.models import Learner
 
 # --- The chain ------------------------------------------------------------------------
@@ -115,6 +115,30 @@ def evidence_problem(evidence: str) -> str:
     return ""
 
 
+def credit_year_problem(
+    learner: Learner, year: Any, *, current_policy: Policy | None = None
+) -> str:
+    """What is wrong with the year credits are recorded for ("" when nothing is).
+
+    Credits count only for a year the learner must still be able to complete, the years
+    `required_years` lists: none after this one or before the learner's first required
+    year, and none before the region's make-up start (without make-up, none before this
+    year). A course completion is not checked here: its year was open when it was studied.
+    `current_policy` is this year's rules where the caller has read them already.
+    """
+    years = required_years(learner, current_policy=current_policy)
+    if isinstance(year, int) and not isinstance(year, bool) and year in years:
+        return ""
+    if not years:
+        return _("No year can earn credits yet: continuing education starts in %(first)s.") % {
+            "first": max(first_required_year(learner), timezone.localdate().year + 1)
+        }
+    return _(
+        "Choose a year from %(first)s to %(last)s: under the region's rules only these years "
+        "can still earn credits."
+    ) % {"first": years[0], "last": years[-1]}
+
+
 def credit_record(
     *,
     actor: Actor,
@@ -133,8 +157,9 @@ def credit_record(
 
     Refused, with the field it concerns, for credits that are not positive, finer than a
     tenth, or more than a whole year's requirement; for a category or source the ledger
-    does not know; for a year before the learner's first required year or after the
-    current one; and for evidence longer than its column or not on one line.
+    does not know; for a year the learner may not earn credits for (`credit_year_problem`:
+    the region's make-up rules decide how far back); and for evidence longer than its column
+    or not on one line.
     """
     errors: dict[str, list[str]] = {}
     evidence = (evidence or "").strip()
@@ -145,12 +170,10 @@ def credit_record(
     problem = credits_value_problem(value, policy.annual_credits if policy else None)
     if problem:
         errors["credits"] = [problem]
-    today = timezone.localdate()
-    if not isinstance(year, int) or year > today.year or year < first_required_year(learner):
-        errors["year"] = [
-            _("The year must be between %(first)s and %(last)s.")
-            % {"first": first_required_year(learner), "last": today.year}
-        ]
+    current = policy if year == timezone.localdate().year else None
+    year_problem = credit_year_problem(learner, year, current_policy=current)
+    if year_problem:
+        errors["year"] = [year_problem]
     if category not in CreditEntry.Category.values:
         errors["category"] = [_("Choose public or professional.")]
     if source not in CreditEntry.Source.values or source == CreditEntry.Source.PLATFORM_COURSE:

@@ -275,3 +275,26 @@ def test_the_conversion_call_refuses_a_huge_value_and_a_year_outside_1900_to_209
         assert put.status_code == 422 and "year" in put.json()["fields"]
         read = city.get(f"/api/v1/staff/credit-conversion/420100/{year}")
         assert read.status_code == 422
+
+
+def test_an_officer_recording_a_year_before_the_make_up_start_gets_a_422_on_the_year(
+    regions, users, client_for
+):
+    # Qualified in 2015: required from 2016, but Hubei's make-up study starts in 2019.
+    learner = collected_learner(district=regions["420102"], sequence=32, qualification_year=2015)
+    body = {
+        "learner_id": learner.pk,
+        "year": 2018,
+        "source": "face_to_face",
+        "category": "professional",
+        "credits": "12",
+        "reference": "面授培训 2018",
+        "evidence": "培训签到表 2018-06",
+    }
+    officer = client_for(users["district_officer"])
+    refused = officer.post("/api/v1/staff/credit-entries", body, content_type="application/json")
+    assert refused.status_code == 422
+    assert set(refused.json()["fields"]) == {"year"}
+    assert "2019" in refused.json()["fields"]["year"][0]
+    assert not CreditEntry.objects.exists()
+    assert not YearStatus.objects.filter(learner=learner).exists()
