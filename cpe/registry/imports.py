@@ -31,9 +31,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import PurePath
 from types import SimpleNamespace
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -1006,34 +1007,58 @@ def learner_import_abandon(*, actor: Actor, learner_import: LearnerImport) -> No
     learner_import = LearnerImport.objects.select_for_update().get(pk=learner_import.pk)
     if not import_may_be_abandoned(learner_import):
         raise ValidationError(_("This import can no longer be abandoned."))
+    _abandon(learner_import, actor=actor)
+
+
+def _abandon(learner_import: LearnerImport, *, actor: Actor, reason: str = "") -> None:
     _delete_files_on_commit(learner_import)
     _set_state(learner_import, LearnerImport.State.ABANDONED, upload="", plan="")
-    audit_record(actor=actor, action="learner_import.abandon", target=learner_import)
+    audit_record(actor=actor, action="learner_import.abandon", target=learner_import, reason=reason)
 
 
+# An uploaded file holds plaintext ID numbers: kept this long at most while nobody confirms it.
 KEEP_UNCONFIRMED = timedelta(days=7)
+UNCONFIRMED_REASON = f"unconfirmed for {KEEP_UNCONFIRMED.days} days"
+
+ImportRecord = TypeVar("ImportRecord", bound=models.Model)
+
+
+def imports_expire(
+    unconfirmed: models.QuerySet[ImportRecord],
+    *,
+    now: datetime | None,
+    may_be_abandoned: Callable[[ImportRecord], bool],
+    abandon: Callable[[ImportRecord], None],
+) -> int:
+    """Abandon the `unconfirmed` imports (learners' or credits') whose `updated_at` is older
+    than KEEP_UNCONFIRMED, one transaction each; returns how many.
+
+    Each is read again under its lock and must still be old and abandonable, so an officer
+    who confirms it meanwhile wins. One locked by a recording that still runs is left for the
+    next night rather than waited for.
+    """
+    now = now or timezone.now()
+    stale = unconfirmed.filter(updated_at__lt=now - KEEP_UNCONFIRMED)
+    expired = 0
+    for pk in list(stale.values_list("pk", flat=True)):
+        with transaction.atomic():
+            locked = stale.select_for_update(skip_locked=True, of=("self",)).filter(pk=pk).first()
+            if locked is None or not may_be_abandoned(locked):
+                continue
+            abandon(locked)
+        expired += 1
+    return expired
 
 
 def learner_imports_expire(*, actor: Actor, now: datetime | None = None) -> int:
     """Abandon imports left unconfirmed for a week, so their uploaded files (plaintext ID
     numbers) do not stay on the server. Run nightly by the queue."""
-    now = now or timezone.now()
-    expired = 0
-    stale = LearnerImport.objects.filter(
-        state__in=ABANDONABLE, updated_at__lt=now - KEEP_UNCONFIRMED
+    return imports_expire(
+        LearnerImport.objects.filter(state__in=ABANDONABLE).select_related("district", "job"),
+        now=now,
+        may_be_abandoned=import_may_be_abandoned,
+        abandon=partial(_abandon, actor=actor, reason=UNCONFIRMED_REASON),
     )
-    for learner_import in stale.select_related("district").iterator():
-        with transaction.atomic():
-            _delete_files_on_commit(learner_import)
-            _set_state(learner_import, LearnerImport.State.ABANDONED, upload="", plan="")
-            audit_record(
-                actor=actor,
-                action="learner_import.abandon",
-                target=learner_import,
-                reason="unconfirmed for 7 days",
-            )
-        expired += 1
-    return expired
 
 
 # --- Applying -----------------------------------------------------------------------------
