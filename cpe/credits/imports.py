@@ -322,7 +322,7 @@ def _finish_check(credit_import: CreditImport, state: str, **fields: Any) -> Non
     # Only while still being checked: an officer may have abandoned it, or checked it again,
     # after the housekeeping took this check for dead.
     CreditImport.objects.filter(pk=credit_import.pk, state=CreditImport.State.CHECKING).update(
-        state=state, **fields
+        state=state, updated_at=timezone.now(), **fields
     )
 
 
@@ -422,7 +422,9 @@ def credit_import_confirm(
         credit_import.valid_rows_only = valid_rows_only
         credit_import.message = ""
         credit_import.job = _queue(actor, credit_import, APPLY)
-        credit_import.save(update_fields=["state", "valid_rows_only", "message", "job"])
+        credit_import.save(
+            update_fields=["state", "valid_rows_only", "message", "job", "updated_at"]
+        )
         audit_record(
             actor=actor,
             action="credit_import.confirm",
@@ -504,7 +506,7 @@ def credit_import_apply(*, actor: Actor, credit_import: CreditImport, progress: 
             "errors": " ".join(refused.messages),
         }
         CreditImport.objects.filter(pk=credit_import.pk).update(
-            state=CreditImport.State.CHECKED, message=message[:500]
+            state=CreditImport.State.CHECKED, message=message[:500], updated_at=timezone.now()
         )
         raise ValidationError(message) from None
     return recorded
@@ -592,7 +594,7 @@ def credit_import_recheck(*, actor: Actor, credit_import: CreditImport) -> Credi
         locked.message = ""
         locked.valid_rows_only = False
         locked.job = _queue(actor, locked, CHECK)
-        locked.save(update_fields=["state", "message", "valid_rows_only", "job"])
+        locked.save(update_fields=["state", "message", "valid_rows_only", "job", "updated_at"])
         audit_record(
             actor=actor,
             action="credit_import.recheck",
@@ -614,7 +616,7 @@ def credit_import_abandon(*, actor: Actor, credit_import: CreditImport) -> Credi
         abandoned_from = credit_import_state(locked)[0]
         locked.state = CreditImport.State.ABANDONED
         locked.plan = []
-        locked.save(update_fields=["state", "plan"])
+        locked.save(update_fields=["state", "plan", "updated_at"])
         _delete_upload_on_commit(locked)
         audit_record(
             actor=actor,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -28,7 +29,7 @@ def _stopped(credit_import: CreditImport, step: str) -> None:
     # Only from the step this job was doing: an error after the recording committed (a file
     # that could not be deleted, say) leaves a recorded import recorded.
     CreditImport.objects.filter(pk=credit_import.pk, state=step).update(
-        state=CreditImport.State.FAILED, message=""
+        state=CreditImport.State.FAILED, message="", updated_at=timezone.now()
     )
 
 

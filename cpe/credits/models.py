@@ -479,6 +479,8 @@ class CreditImport(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     applied_at = models.DateTimeField(null=True, blank=True)
+    # When its state last changed: the nightly expiry abandons an import unconfirmed since.
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
