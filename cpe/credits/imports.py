@@ -11,7 +11,9 @@ lock: a row refused then (or recorded meanwhile) leaves nothing half-written.
 
 A check or an apply that stops (an unexpected error, or a worker that died and was failed by
 the housekeeping) leaves the import where the officer may check the file again or abandon
-it, as the learner import does: `credit_import_stopped`.
+it, as the learner import does: `credit_import_stopped`. One left unconfirmed for a week
+(checked, refused or stopped) is abandoned by the nightly `credit_imports_expire`, so its file
+and the ID numbers in it do not stay on the server.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
+from functools import partial
 from pathlib import PurePath
 from typing import Any
 
@@ -49,12 +53,14 @@ from cpe.registry.crypto import mask_id_number
 from cpe.registry.identity import normalise_id_number
 from cpe.registry.imports import (
     MAX_UPLOAD_BYTES,
+    UNCONFIRMED_REASON,
     Column,
     FileRefused,
     _header_key,
     _is_error_header,
     _text,
     _year,
+    imports_expire,
     in_current_language,
     inspect_upload,
     read_sheet,
@@ -613,18 +619,45 @@ def credit_import_abandon(*, actor: Actor, credit_import: CreditImport) -> Credi
         locked = CreditImport.objects.select_for_update().get(pk=credit_import.pk)
         if not credit_import_may_be_abandoned(locked):
             raise _refuse_in_state(locked)
-        abandoned_from = credit_import_state(locked)[0]
-        locked.state = CreditImport.State.ABANDONED
-        locked.plan = []
-        locked.save(update_fields=["state", "plan", "updated_at"])
-        _delete_upload_on_commit(locked)
-        audit_record(
-            actor=actor,
-            action="credit_import.abandon",
-            target=locked,
-            after={"file": locked.file_name, "from_state": abandoned_from},
-        )
+        _abandon(locked, actor=actor)
     return locked
+
+
+def _abandon(credit_import: CreditImport, *, actor: Actor, reason: str = "") -> None:
+    abandoned_from = credit_import_state(credit_import)[0]
+    credit_import.state = CreditImport.State.ABANDONED
+    credit_import.plan = []
+    credit_import.save(update_fields=["state", "plan", "updated_at"])
+    _delete_upload_on_commit(credit_import)
+    audit_record(
+        actor=actor,
+        action="credit_import.abandon",
+        target=credit_import,
+        after={"file": credit_import.file_name, "from_state": abandoned_from},
+        reason=reason,
+    )
+
+
+# Checked, refused or failed; being checked or recorded too, for when that stopped for good.
+UNCONFIRMED = (
+    CreditImport.State.CHECKING,
+    CreditImport.State.CHECKED,
+    CreditImport.State.REFUSED,
+    CreditImport.State.APPLYING,
+    CreditImport.State.FAILED,
+)
+
+
+def credit_imports_expire(*, actor: Actor, now: datetime | None = None) -> int:
+    """Abandon the imports left unconfirmed for a week (as the learner imports are), so their
+    uploaded files and the ID numbers in them do not stay on the server. Run nightly by the
+    queue; an import still being checked or recorded is left alone."""
+    return imports_expire(
+        CreditImport.objects.filter(state__in=UNCONFIRMED).select_related("district", "job"),
+        now=now,
+        may_be_abandoned=credit_import_may_be_abandoned,
+        abandon=partial(_abandon, actor=actor, reason=UNCONFIRMED_REASON),
+    )
 
 
 # --- Files --------------------------------------------------------------------------------

@@ -1,19 +1,31 @@
-"""Job kinds owned by the credits app: checking and recording an officer's file of credits."""
+"""Job kinds owned by the credits app: checking and recording an officer's file of credits,
+and the nightly expiry of the files left unconfirmed."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
 
 from cpe.core.jobs import JobError, job_kind
 from cpe.core.services import Actor, JobContext
-from cpe.credits.imports import APPLY, CHECK, credit_import_apply, credit_import_check
+from cpe.credits.imports import (
+    APPLY,
+    CHECK,
+    credit_import_apply,
+    credit_import_check,
+    credit_imports_expire,
+)
 from cpe.credits.models import CreditImport
 from cpe.registry.imports import FileRefused
+
+logger = logging.getLogger(__name__)
 
 
 def _credit_import(context: JobContext, state: str) -> CreditImport:
@@ -71,3 +83,13 @@ def import_apply(context: JobContext) -> dict[str, Any]:
         raise
     context.progress(recorded, message=_("Recorded"))
     return {"import": str(credit_import.pk), "recorded": recorded}
+
+
+# Beside the learner imports' expiry (cpe.registry.jobs), which cannot call this one: the
+# registry does not import credits. 19:45 UTC is 03:45 in Beijing.
+@db_periodic_task(crontab(minute="45", hour="19"))
+def expire_credit_imports() -> None:
+    logger.info(
+        "Unconfirmed credit imports abandoned: %s",
+        credit_imports_expire(actor=Actor.for_system("credit_imports.expire")),
+    )

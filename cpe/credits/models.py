@@ -439,7 +439,8 @@ def credit_import_upload_to(instance: CreditImport, filename: str) -> str:
 class CreditImport(models.Model):
     """An officer's file of credits for many learners, checked row by row before anything is
     recorded. The upload (it holds ID numbers) stays on the private storage only until the
-    import is applied or abandoned; the checked plan keeps learners by id, never ID numbers."""
+    import is applied or abandoned (by the officer, or after a week unconfirmed); the checked
+    plan keeps learners by id, never ID numbers."""
 
     class State(models.TextChoices):
         CHECKING = "checking", _("Being checked")

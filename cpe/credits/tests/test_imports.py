@@ -556,3 +556,98 @@ def test_a_file_without_the_evidence_column_still_reads_but_its_rows_need_eviden
     credit_import = upload(users, ("\r\n".join(lines) + "\r\n").encode(), name="旧模板.csv")
     assert credit_import.state == "checked" and credit_import.error_count == 1
     assert set(credit_import.error_rows[0]["errors"]) == {"evidence"}
+
+
+# --- Imports left unconfirmed -------------------------------------------------------------
+
+SYSTEM = Actor.for_system("test")
+
+
+def _left_for(credit_import: CreditImport, days: int) -> None:
+    CreditImport.objects.filter(pk=credit_import.pk).update(
+        updated_at=timezone.now() - timedelta(days=days)
+    )
+
+
+def _stored(credit_import: CreditImport) -> bool:
+    return credit_import.upload.storage.exists(credit_import.upload.name)
+
+
+def test_an_import_left_unconfirmed_for_a_week_is_abandoned_and_its_file_deleted(people, users):
+    credit_import = upload(users, xlsx([exam_row(people[0])]))
+    assert credit_import.state == "checked" and _stored(credit_import)
+    now = timezone.now()
+    assert committed(imports.credit_imports_expire, actor=SYSTEM, now=now + timedelta(days=6)) == 0
+    assert committed(imports.credit_imports_expire, actor=SYSTEM, now=now + timedelta(days=8)) == 1
+    expired = CreditImport.objects.get(pk=credit_import.pk)
+    assert (expired.state, expired.upload.name, expired.plan) == ("abandoned", "", [])
+    assert not _stored(credit_import)
+    audit = AuditEntry.objects.get(action="credit_import.abandon")
+    assert (audit.actor_label, audit.reason) == (SYSTEM.label, "unconfirmed for 7 days")
+    assert audit.changes["after"] == {"file": "credits.xlsx", "from_state": "checked"}
+    assert CreditEntry.objects.count() == 0
+
+
+def test_failed_and_stopped_imports_are_abandoned_after_a_week_too(people, users, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk gone")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(imports, "read_sheet", broken)
+        failed = upload(users, xlsx([exam_row(people[0])]))
+    assert failed.state == "failed" and _stored(failed)
+    # Confirmed, and the recording's worker died: read as stopped after the housekeeping.
+    stopped = upload(users, xlsx([exam_row(people[1])]))
+    officer = Actor(user=users["district_officer"])
+    imports.credit_import_confirm(actor=officer, credit_import=stopped)
+    stopped.refresh_from_db()
+    _worker_dies(stopped.job)
+    jobs_housekeep()
+    for credit_import in (failed, stopped):
+        _left_for(credit_import, days=8)
+
+    assert committed(imports.credit_imports_expire, actor=SYSTEM) == 2
+    for credit_import in (failed, stopped):
+        assert CreditImport.objects.get(pk=credit_import.pk).state == "abandoned"
+        assert not _stored(credit_import)
+    audits = AuditEntry.objects.filter(action="credit_import.abandon")
+    assert [audit.changes["after"]["from_state"] for audit in audits] == ["failed", "failed"]
+
+
+def test_recent_recorded_and_recording_imports_are_left_alone(people, users):
+    officer = Actor(user=users["district_officer"])
+    recent = upload(users, xlsx([exam_row(people[0])]))
+    recorded = confirm(users, upload(users, xlsx([exam_row(people[1])])))
+    # Its job queued and running, never finished here.
+    recording = upload(users, xlsx([exam_row(people[2])]))
+    imports.credit_import_confirm(actor=officer, credit_import=recording)
+    recording.refresh_from_db()
+    Job.objects.filter(pk=recording.job_id).update(state=Job.State.RUNNING)
+    # Uploaded long ago, but checked again today: a week from now.
+    rechecked = upload(users, xlsx([exam_row(people[0], reference="另一份名单")]))
+    _left_for(rechecked, days=30)
+    committed(imports.credit_import_recheck, actor=officer, credit_import=rechecked)
+    for credit_import in (recorded, recording):
+        _left_for(credit_import, days=30)
+
+    assert committed(imports.credit_imports_expire, actor=SYSTEM) == 0
+    states = dict(CreditImport.objects.values_list("pk", "state"))
+    assert [states[i.pk] for i in (recent, recorded, recording, rechecked)] == [
+        "checked",
+        "applied",
+        "applying",
+        "checked",
+    ]
+    assert _stored(recent) and _stored(recording) and _stored(rechecked)
+    assert not AuditEntry.objects.filter(action="credit_import.abandon").exists()
+
+
+def test_the_nightly_task_abandons_the_imports_left_unconfirmed(people, users):
+    from cpe.credits.jobs import expire_credit_imports
+
+    credit_import = upload(users, xlsx([exam_row(people[0])]))
+    _left_for(credit_import, days=8)
+    with _commit(execute=True):
+        expire_credit_imports.call_local()
+    assert CreditImport.objects.get(pk=credit_import.pk).state == "abandoned"
+    assert not _stored(credit_import)
