@@ -52,6 +52,7 @@ from cpe.credits.registration_forms import (
 from cpe.learning.selectors import learner_for_user
 from cpe.learning.years import required_years, this_year
 from cpe.regions.models import Region
+from cpe.registry.imports import KEEP_UNCONFIRMED
 from cpe.registry.models import Learner
 from cpe.registry.selectors import officer_district
 from cpe.registry.services import learner_find_by_id_number
@@ -331,7 +332,12 @@ def staff_imports(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "credits/staff_imports.html",
-        {"form": form, "page": page, "columns": imports.COLUMNS},
+        {
+            "form": form,
+            "page": page,
+            "columns": imports.COLUMNS,
+            "keep_days": KEEP_UNCONFIRMED.days,
+        },
         status=status,
     )
 
@@ -384,6 +390,7 @@ def staff_import(request: HttpRequest, import_id: UUID) -> HttpResponse:
             "state": state,
             "state_label": state_label,
             "message": imports.credit_import_message(credit_import),
+            "keep_days": KEEP_UNCONFIRMED.days,
             "page": errors,
             "rows": rows,
             "can_confirm": credit_import.state == State.CHECKED,

@@ -573,7 +573,9 @@ def _stored(credit_import: CreditImport) -> bool:
     return credit_import.upload.storage.exists(credit_import.upload.name)
 
 
-def test_an_import_left_unconfirmed_for_a_week_is_abandoned_and_its_file_deleted(people, users):
+def test_an_import_left_unconfirmed_for_a_week_is_abandoned_and_its_file_deleted(
+    people, users, client_for
+):
     credit_import = upload(users, xlsx([exam_row(people[0])]))
     assert credit_import.state == "checked" and _stored(credit_import)
     now = timezone.now()
@@ -586,6 +588,13 @@ def test_an_import_left_unconfirmed_for_a_week_is_abandoned_and_its_file_deleted
     assert (audit.actor_label, audit.reason) == (SYSTEM.label, "unconfirmed for 7 days")
     assert audit.changes["after"] == {"file": "credits.xlsx", "from_state": "checked"}
     assert CreditEntry.objects.count() == 0
+
+    officer = client_for(users["district_officer"])
+    listed = officer.get("/staff/credits/imports/").content.decode()
+    assert 'data-state="abandoned"' in listed and "7 天内未记录" in listed
+    page = officer.get(f"/staff/credits/imports/{credit_import.pk}/").content.decode()
+    assert 'data-import-state="abandoned"' in page and "没有记录任何学分，文件已删除" in page
+    assert 'data-action="confirm"' not in page and 'data-action="recheck"' not in page
 
 
 def test_failed_and_stopped_imports_are_abandoned_after_a_week_too(people, users, monkeypatch):
