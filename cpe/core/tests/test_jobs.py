@@ -3,6 +3,7 @@ from __future__ import annotations
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection, connections, transaction
@@ -12,6 +13,7 @@ from huey.contrib.djhuey import HUEY
 from cpe.core.jobs import JobError, job_kind
 from cpe.core.models import AuditEntry, Job
 from cpe.core.services import (
+    SCRATCH_DIRECTORY,
     Actor,
     JobContext,
     job_enqueue,
@@ -39,6 +41,32 @@ def explode_job(context: JobContext) -> None:
 @job_kind("tests.refuse", "Fail with a reason for the person")
 def refuse_job(context: JobContext) -> None:
     raise JobError("The file has no rows.")
+
+
+@job_kind("tests.write", "Write a file piece by piece")
+def write_job(context: JobContext) -> dict:
+    with context.writing_file("lines.txt") as out:
+        for line in range(int(context.params["lines"])):
+            out.write(f"{line}\n".encode())
+            if line == context.params.get("fail_at"):
+                raise RuntimeError("the disk is full")
+    return {}
+
+
+@job_kind("tests.fail_after_saving", "Save a file, then fail")
+def fail_after_saving_job(context: JobContext) -> None:
+    context.save_file("half.txt", b"half")
+    raise JobError("The last step failed.")
+
+
+def _scratch_files() -> list[Path]:
+    directory = Path(Job._meta.get_field("result_file").storage.path(SCRATCH_DIRECTORY))
+    return list(directory.glob("*")) if directory.is_dir() else []
+
+
+def _stored_results() -> list[Path]:
+    root = Path(Job._meta.get_field("result_file").storage.path("jobs"))
+    return [path for path in root.rglob("*") if path.is_file()] if root.is_dir() else []
 
 
 @pytest.fixture
@@ -72,6 +100,33 @@ def test_a_job_error_reaches_the_person_as_written(officer_actor):
     job = job_enqueue(kind="tests.refuse", actor=officer_actor)
     job = job_run(job_id=str(job.pk))
     assert (job.state, job.message) == (Job.State.FAILED, "The file has no rows.")
+
+
+def test_a_file_written_piece_by_piece_becomes_the_result_and_no_scratch_file_stays(
+    officer_actor,
+):
+    job = job_run(
+        job_id=str(job_enqueue(kind="tests.write", actor=officer_actor, params={"lines": 3}).pk)
+    )
+    assert job.state == Job.State.SUCCEEDED
+    assert job.result_file.name.endswith(".txt")
+    assert job.result_file.read() == b"0\n1\n2\n"
+    assert _scratch_files() == []
+
+
+def test_a_job_failing_while_it_writes_its_file_leaves_no_file(officer_actor):
+    job = job_enqueue(kind="tests.write", actor=officer_actor, params={"lines": 5, "fail_at": 2})
+    job = job_run(job_id=str(job.pk))
+    assert job.state == Job.State.FAILED
+    assert not job.result_file
+    assert _scratch_files() == [] and _stored_results() == []
+
+
+def test_a_job_failing_after_it_saved_its_file_offers_no_file(officer_actor):
+    job = job_run(job_id=str(job_enqueue(kind="tests.fail_after_saving", actor=officer_actor).pk))
+    assert (job.state, job.message) == (Job.State.FAILED, "The last step failed.")
+    assert not job.result_file
+    assert _stored_results() == []
 
 
 def test_a_second_delivery_of_the_same_job_does_nothing(officer_actor):
