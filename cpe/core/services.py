@@ -197,7 +197,8 @@ class JobContext:
 
 
 # Inside the storage on a local disk: the same file system, so keeping the finished file is a
-# rename, and never a /tmp that may be memory (tmpfs).
+# rename, and never a /tmp that may be memory (tmpfs). Housekeeping sweeps what a killed
+# worker left here.
 SCRATCH_DIRECTORY = "jobs/partial"
 
 
@@ -296,6 +297,8 @@ def _job_finish(
 
 STALLED_AFTER = timedelta(hours=1)
 KEEP_FINISHED_JOBS = timedelta(days=90)
+# A scratch file untouched for a day belongs to no running job: its worker was killed.
+KEEP_SCRATCH_FILES = timedelta(days=1)
 
 
 def jobs_fail_stalled(*, now: Any = None) -> int:
@@ -332,4 +335,26 @@ def jobs_housekeep(*, now: Any = None) -> dict[str, int]:
             job.result_file.delete(save=False)
         job.delete()
         removed += 1
-    return {"stalled": stalled_count, "removed": removed}
+    return {
+        "stalled": stalled_count,
+        "removed": removed,
+        "scratch_files": _scratch_files_sweep(now=now),
+    }
+
+
+def _scratch_files_sweep(*, now: datetime) -> int:
+    """Remove the half-written results left by workers killed while writing them."""
+    try:
+        directory = Path(Job._meta.get_field("result_file").storage.path(SCRATCH_DIRECTORY))
+    except NotImplementedError:  # scratch files were in the system's temporary folder
+        return 0
+    cutoff = (now - KEEP_SCRATCH_FILES).timestamp()
+    removed = 0
+    for path in directory.glob("partial-*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # kept or removed meanwhile
+            continue
+    return removed

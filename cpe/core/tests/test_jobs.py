@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import timedelta
@@ -152,10 +153,23 @@ def test_housekeeping_fails_stalled_jobs_and_forgets_old_ones(officer_actor):
     recent = job_enqueue(kind="tests.count", actor=officer_actor, params={"to": 1})
     job_run(job_id=str(recent.pk))
 
-    assert jobs_housekeep(now=now) == {"stalled": 1, "removed": 1}
+    assert jobs_housekeep(now=now) == {"stalled": 1, "removed": 1, "scratch_files": 0}
     assert Job.objects.get(pk=stalled.pk).state == Job.State.FAILED
     assert not Job.objects.filter(pk=old.pk).exists()
     assert Job.objects.filter(pk=recent.pk).exists()
+
+
+@pytest.mark.django_db
+def test_housekeeping_removes_the_scratch_files_of_killed_workers_not_of_running_ones():
+    directory = Path(Job._meta.get_field("result_file").storage.path(SCRATCH_DIRECTORY))
+    directory.mkdir(parents=True)
+    abandoned, writing = directory / "partial-abandoned.zip", directory / "partial-writing.zip"
+    abandoned.write_bytes(b"PK")
+    writing.write_bytes(b"PK")
+    two_days_ago = (timezone.now() - timedelta(days=2)).timestamp()
+    os.utime(abandoned, (two_days_ago, two_days_ago))
+    assert jobs_housekeep()["scratch_files"] == 1
+    assert _scratch_files() == [writing]
 
 
 def test_the_job_page_and_api_show_progress_and_the_download(
