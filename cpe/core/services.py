@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import Storage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.http import HttpRequest
@@ -170,6 +176,52 @@ class JobContext:
         self.job.result_file.save(name, ContentFile(content), save=False)
         Job.objects.filter(pk=self.job.pk).update(result_file=self.job.result_file.name)
 
+    @contextmanager
+    def writing_file(self, name: str) -> Iterator[IO[bytes]]:
+        """A scratch file on disk for a result too large to hold in memory, written piece by
+        piece in the block: kept as the job's file when the block ends, removed if it raises.
+        """
+        storage = self.job.result_file.storage
+        descriptor, path = tempfile.mkstemp(
+            prefix="partial-", suffix=Path(name).suffix, dir=_scratch_directory(storage)
+        )
+        try:
+            with open(descriptor, "w+b") as scratch:
+                yield scratch
+            with open(path, "rb") as finished:
+                self.job.result_file.save(name, _ScratchFile(finished, path), save=False)
+        finally:
+            # Moved into place already on a local storage; otherwise uploaded, or abandoned.
+            Path(path).unlink(missing_ok=True)
+        Job.objects.filter(pk=self.job.pk).update(result_file=self.job.result_file.name)
+
+
+# Inside the storage on a local disk: the same file system, so keeping the finished file is a
+# rename, and never a /tmp that may be memory (tmpfs). Housekeeping sweeps what a killed
+# worker left here.
+SCRATCH_DIRECTORY = "jobs/partial"
+
+
+def _scratch_directory(storage: Storage) -> str | None:
+    try:
+        directory = Path(storage.path(SCRATCH_DIRECTORY))
+    except NotImplementedError:  # object storage: the finished file is uploaded from here
+        return settings.FILE_UPLOAD_TEMP_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    return str(directory)
+
+
+class _ScratchFile(File):
+    """A finished scratch file; a file-system storage moves it (temporary_file_path) rather
+    than copying it, other storages read it in chunks."""
+
+    def __init__(self, file: IO[bytes], path: str) -> None:
+        super().__init__(file, name=os.path.basename(path))
+        self._path = path
+
+    def temporary_file_path(self) -> str:
+        return self._path
+
 
 def job_enqueue(
     *, kind: str, actor: Actor, params: dict[str, Any] | None = None, region_path: str = ""
@@ -202,9 +254,11 @@ def job_run(*, job_id: str) -> Job | None:
     try:
         result = job_kind_get(job.kind).handler(context) or {}
     except JobError as exc:
+        _job_discard_file(context.job)
         _job_finish(job, state=Job.State.FAILED, message=str(exc), error=str(exc))
     except Exception as exc:
         logger.exception("Job %s (%s) failed", job.pk, job.kind)
+        _job_discard_file(context.job)
         _job_finish(
             job,
             state=Job.State.FAILED,
@@ -215,6 +269,13 @@ def job_run(*, job_id: str) -> Job | None:
         _job_finish(job, state=Job.State.SUCCEEDED, message=context.job.message, result=result)
     job.refresh_from_db()
     return job
+
+
+def _job_discard_file(job: Job) -> None:
+    # A file saved before the handler failed (a step after it raised) is no result to offer.
+    if job.result_file:
+        job.result_file.delete(save=False)
+        Job.objects.filter(pk=job.pk).update(result_file="")
 
 
 def _job_finish(
@@ -236,6 +297,8 @@ def _job_finish(
 
 STALLED_AFTER = timedelta(hours=1)
 KEEP_FINISHED_JOBS = timedelta(days=90)
+# A scratch file untouched for a day belongs to no running job: its worker was killed.
+KEEP_SCRATCH_FILES = timedelta(days=1)
 
 
 def jobs_fail_stalled(*, now: Any = None) -> int:
@@ -272,4 +335,26 @@ def jobs_housekeep(*, now: Any = None) -> dict[str, int]:
             job.result_file.delete(save=False)
         job.delete()
         removed += 1
-    return {"stalled": stalled_count, "removed": removed}
+    return {
+        "stalled": stalled_count,
+        "removed": removed,
+        "scratch_files": _scratch_files_sweep(now=now),
+    }
+
+
+def _scratch_files_sweep(*, now: datetime) -> int:
+    """Remove the half-written results left by workers killed while writing them."""
+    try:
+        directory = Path(Job._meta.get_field("result_file").storage.path(SCRATCH_DIRECTORY))
+    except NotImplementedError:  # scratch files were in the system's temporary folder
+        return 0
+    cutoff = (now - KEEP_SCRATCH_FILES).timestamp()
+    removed = 0
+    for path in directory.glob("partial-*"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # kept or removed meanwhile
+            continue
+    return removed

@@ -2,6 +2,8 @@
 the officer's batch. The same services and reads as the certificate pages (cpe.certificates).
 """
 
+from __future__ import annotations
+
 from datetime import date
 from decimal import Decimal
 from typing import Literal

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection, connections, transaction
@@ -12,6 +14,7 @@ from huey.contrib.djhuey import HUEY
 from cpe.core.jobs import JobError, job_kind
 from cpe.core.models import AuditEntry, Job
 from cpe.core.services import (
+    SCRATCH_DIRECTORY,
     Actor,
     JobContext,
     job_enqueue,
@@ -39,6 +42,32 @@ def explode_job(context: JobContext) -> None:
 @job_kind("tests.refuse", "Fail with a reason for the person")
 def refuse_job(context: JobContext) -> None:
     raise JobError("The file has no rows.")
+
+
+@job_kind("tests.write", "Write a file piece by piece")
+def write_job(context: JobContext) -> dict:
+    with context.writing_file("lines.txt") as out:
+        for line in range(int(context.params["lines"])):
+            out.write(f"{line}\n".encode())
+            if line == context.params.get("fail_at"):
+                raise RuntimeError("the disk is full")
+    return {}
+
+
+@job_kind("tests.fail_after_saving", "Save a file, then fail")
+def fail_after_saving_job(context: JobContext) -> None:
+    context.save_file("half.txt", b"half")
+    raise JobError("The last step failed.")
+
+
+def _scratch_files() -> list[Path]:
+    directory = Path(Job._meta.get_field("result_file").storage.path(SCRATCH_DIRECTORY))
+    return list(directory.glob("*")) if directory.is_dir() else []
+
+
+def _stored_results() -> list[Path]:
+    root = Path(Job._meta.get_field("result_file").storage.path("jobs"))
+    return [path for path in root.rglob("*") if path.is_file()] if root.is_dir() else []
 
 
 @pytest.fixture
@@ -74,6 +103,33 @@ def test_a_job_error_reaches_the_person_as_written(officer_actor):
     assert (job.state, job.message) == (Job.State.FAILED, "The file has no rows.")
 
 
+def test_a_file_written_piece_by_piece_becomes_the_result_and_no_scratch_file_stays(
+    officer_actor,
+):
+    job = job_run(
+        job_id=str(job_enqueue(kind="tests.write", actor=officer_actor, params={"lines": 3}).pk)
+    )
+    assert job.state == Job.State.SUCCEEDED
+    assert job.result_file.name.endswith(".txt")
+    assert job.result_file.read() == b"0\n1\n2\n"
+    assert _scratch_files() == []
+
+
+def test_a_job_failing_while_it_writes_its_file_leaves_no_file(officer_actor):
+    job = job_enqueue(kind="tests.write", actor=officer_actor, params={"lines": 5, "fail_at": 2})
+    job = job_run(job_id=str(job.pk))
+    assert job.state == Job.State.FAILED
+    assert not job.result_file
+    assert _scratch_files() == [] and _stored_results() == []
+
+
+def test_a_job_failing_after_it_saved_its_file_offers_no_file(officer_actor):
+    job = job_run(job_id=str(job_enqueue(kind="tests.fail_after_saving", actor=officer_actor).pk))
+    assert (job.state, job.message) == (Job.State.FAILED, "The last step failed.")
+    assert not job.result_file
+    assert _stored_results() == []
+
+
 def test_a_second_delivery_of_the_same_job_does_nothing(officer_actor):
     job = job_enqueue(kind="tests.count", actor=officer_actor, params={"to": 2})
     assert job_run(job_id=str(job.pk)) is not None
@@ -97,10 +153,23 @@ def test_housekeeping_fails_stalled_jobs_and_forgets_old_ones(officer_actor):
     recent = job_enqueue(kind="tests.count", actor=officer_actor, params={"to": 1})
     job_run(job_id=str(recent.pk))
 
-    assert jobs_housekeep(now=now) == {"stalled": 1, "removed": 1}
+    assert jobs_housekeep(now=now) == {"stalled": 1, "removed": 1, "scratch_files": 0}
     assert Job.objects.get(pk=stalled.pk).state == Job.State.FAILED
     assert not Job.objects.filter(pk=old.pk).exists()
     assert Job.objects.filter(pk=recent.pk).exists()
+
+
+@pytest.mark.django_db
+def test_housekeeping_removes_the_scratch_files_of_killed_workers_not_of_running_ones():
+    directory = Path(Job._meta.get_field("result_file").storage.path(SCRATCH_DIRECTORY))
+    directory.mkdir(parents=True)
+    abandoned, writing = directory / "partial-abandoned.zip", directory / "partial-writing.zip"
+    abandoned.write_bytes(b"PK")
+    writing.write_bytes(b"PK")
+    two_days_ago = (timezone.now() - timedelta(days=2)).timestamp()
+    os.utime(abandoned, (two_days_ago, two_days_ago))
+    assert jobs_housekeep()["scratch_files"] == 1
+    assert _scratch_files() == [writing]
 
 
 def test_the_job_page_and_api_show_progress_and_the_download(
