@@ -18,6 +18,9 @@ What runs (PostgreSQL only; in a child process, on a throw-away database `test_<
    - the set-based recomputation from empty (no yearly status at all: every row written,
      every status change recorded), `cpe.credits.recompute.year_status_recompute_sql`;
    - the same when nothing changed (every row read, compared, none written);
+   - the same after a change of rules (Wuhan asks 66 professional credits from 2026, not
+     60): the years it decides are judged again, those that differ written; the rules are
+     then put back and recomputed, untimed;
    - the reference: a hand-written aggregate over the same tables (per learner and year the
      sums by category, the district's rules, whether the year is met), read to the end,
      with the recomputation's arithmetic (whole tenths) and its rules for each year;
@@ -84,10 +87,19 @@ def run() -> list[tuple[str, str]]:
         ("load average at start / end", f"{f['load_start']} / {f['load_end']}"),
         ("recompute from empty", _runs(f["from_empty"]) + f"  ({f['written']:,} rows written)"),
         ("recompute, nothing changed", _runs(f["unchanged"])),
+        (
+            "recompute after a change of rules",
+            _runs(f["rules_changed"]) + f"  ({f['rules_changed_rows']:,} rows written, "
+            f"{f['rules_changed_statuses']:,} statuses changed)",
+        ),
         ("reference aggregate", _runs(f["reference"])),
         ("reference with the moment first met", _runs(f["reference_status"])),
         ("ratio from empty", f"{empty / reference:.2f}  (target <= 1.5)"),
         ("ratio nothing changed", f"{same / reference:.2f}  (target <= 1.5)"),
+        (
+            "ratio after a change of rules",
+            f"{statistics.median(f['rules_changed']) / reference:.2f}  (target <= 1.5)",
+        ),
         (
             "ratios to the fuller reference",
             f"from empty {empty / reference_status:.2f}, "
@@ -293,6 +305,7 @@ def _measure() -> dict:
         "learners": LEARNERS,
         "from_empty": [],
         "unchanged": [],
+        "rules_changed": [],
         "reference": [],
         "reference_status": [],
     }
@@ -314,6 +327,15 @@ def _measure() -> dict:
         unchanged = year_status_recompute_sql()
         figures["unchanged"].append(time.perf_counter() - started)
         assert unchanged.changed == 0, unchanged
+        _say(f"run {number}: recompute after a change of rules")
+        rules = _change_rules()
+        started = time.perf_counter()
+        changed = year_status_recompute_sql()
+        figures["rules_changed"].append(time.perf_counter() - started)
+        figures["rules_changed_rows"] = changed.changed
+        figures["rules_changed_statuses"] = changed.status_changed
+        rules.delete()  # and back, untimed: the next runs start where this one did
+        assert year_status_recompute_sql().changed == changed.changed
         _say(f"run {number}: reference aggregate")
         started = time.perf_counter()
         years = _reference()
@@ -330,6 +352,18 @@ def _measure() -> dict:
     )
     figures.update(_page_queries())
     return figures
+
+
+def _change_rules():
+    """What a city does at the start of a year: Wuhan asks 66 professional credits from 2026
+    instead of 60, its caps kept (Hongshan's own row for 2026 still decides there)."""
+    from cpe.regions.models import Region, RegionPolicy, RegionPolicyCap
+
+    wuhan = Region.objects.get(code="420100")
+    row = RegionPolicy.objects.create(region=wuhan, effective_from=2026, professional_credits=66)
+    RegionPolicyCap.objects.create(policy=row, source="face_to_face", max_credits=30)
+    RegionPolicyCap.objects.create(policy=row, source="professional_meeting", max_credits=20)
+    return row
 
 
 def _reference() -> int:
