@@ -7,14 +7,12 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Cast, Round
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cpe.catalog.models import Course
 from cpe.core.models import AppendOnlyError, Job
-from cpe.credits import engine
 from cpe.learning.models import CourseCompletion
 from cpe.regions.models import Region
 from cpe.registry.models import Learner, private_storage
@@ -192,15 +190,6 @@ class LedgerHead(models.Model):
         return f"{self.learner_id} {self.entry_count} {self.last_entry_id}"
 
 
-# Each status as a small number, for the yearly status's `status_code`.
-STATUS_CODES = {
-    engine.NOT_STARTED: 0,
-    engine.IN_PROGRESS: 1,
-    engine.COMPLETE: 2,
-    engine.REVOKED: 3,
-}
-
-
 class YearStatus(models.Model):
     """Where a learner stands in a year, as the status engine last computed it from the ledger.
 
@@ -237,42 +226,13 @@ class YearStatus(models.Model):
     met_at = models.DateTimeField(_("rules first met"), null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    # The row again as whole numbers, kept by the database: the status as a code (see
-    # STATUS_CODES) and each amount in tenths of a credit. The full recomputation compares
-    # every stored row with the ledger by these, read from the covering index beside each
-    # entry, rather than converting text and decimals a million times.
-    status_code = models.GeneratedField(
-        expression=Case(
-            *(When(status=status, then=Value(code)) for status, code in STATUS_CODES.items()),
-            output_field=models.SmallIntegerField(),
-        ),
-        output_field=models.SmallIntegerField(null=True),
-        db_persist=True,
-    )
-    total_tenths = models.GeneratedField(
-        expression=Cast(Round(F("total_credits") * 10), models.IntegerField()),
-        output_field=models.IntegerField(),
-        db_persist=True,
-    )
-    professional_tenths = models.GeneratedField(
-        expression=Cast(Round(F("professional_credits") * 10), models.IntegerField()),
-        output_field=models.IntegerField(),
-        db_persist=True,
-    )
-    public_tenths = models.GeneratedField(
-        expression=Cast(Round(F("public_credits") * 10), models.IntegerField()),
-        output_field=models.IntegerField(),
-        db_persist=True,
-    )
-
     class Meta:
         ordering = ["learner", "year"]
         verbose_name = _("yearly status")
         verbose_name_plural = _("yearly statuses")
         constraints = [
-            # On PostgreSQL its index also covers the whole numbers above and the moment
-            # the rules were first met (migrations 0008 and 0010), so that the
-            # recomputation reads every stored row from it alone, in order.
+            # On PostgreSQL its index also covers the rest of the row (migration 0008), so
+            # that the recomputation reads every stored row from it alone, in order.
             models.UniqueConstraint(fields=["learner", "year"], name="year_status_one_per_year"),
         ]
 

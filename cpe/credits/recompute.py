@@ -35,7 +35,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from cpe.credits import engine
-from cpe.credits.models import STATUS_CODES, CreditEntry, YearStatus, YearStatusChange
+from cpe.credits.models import CreditEntry, YearStatus, YearStatusChange
 from cpe.regions.models import Region, RegionPolicy, RegionPolicyCap
 from cpe.regions.policy import Policy
 from cpe.registry.models import Learner
@@ -131,6 +131,23 @@ def _counted_sql(columns: dict[str, str], sources: list[str]) -> tuple[str, str]
     return " + ".join(professional), " + ".join(total)
 
 
+# The stored status as a small number in the first pass (text compares slowly there).
+STATUS_CODES = {
+    engine.NOT_STARTED: 0,
+    engine.IN_PROGRESS: 1,
+    engine.COMPLETE: 2,
+    engine.REVOKED: 3,
+}
+
+
+def _status_code(column: str) -> str:
+    return (
+        f"CASE {column} "
+        + " ".join(f"WHEN '{status}' THEN {code}" for status, code in STATUS_CODES.items())
+        + " END"
+    )
+
+
 def _status_text(column: str) -> str:
     return (
         f"CASE {column} "
@@ -205,10 +222,9 @@ def recompute_statements(
         return taken
 
     names = list(conditions())
-    # The kinds of professional credits (the odd ones), as plain comparisons: a list after
-    # IN would be searched by a function call for each entry.
-    is_earned_professional = "({})".format(
-        " OR ".join(f"en.kind = {1 + 2 * i}" for i in range(len(sources) + 1))
+    # The kinds of professional credits (the odd ones).
+    is_earned_professional = "en.kind IN ({})".format(
+        ", ".join(str(1 + 2 * i) for i in range(len(sources) + 1))
     )
     caps = [f"cap_{i}" for i in range(len(sources))]
 
@@ -247,9 +263,17 @@ def recompute_statements(
         -- ledger needs no sort, and each learner-year is summed as its entries go by.
         ORDER BY e.learner_id, e.year, e.created_at, e.id
     ),
-    -- Each learner-year: its sums, and the one stored row beside it (MAX of one value), read
-    -- from its unique index in the same order as whole numbers (a plain table there, so the
-    -- planner knows each year has one row at most).
+    -- The stored rows in the same order (their unique index covers them), as numbers.
+    stored AS (
+        SELECT s.learner_id, s.year, s.id, s.met_at,
+               {_status_code("s.status")} AS status,
+               {tenths_sql("s.total_credits")} AS total,
+               {tenths_sql("s.professional_credits")} AS professional,
+               {tenths_sql("s.public_credits")} AS public
+        FROM {t["status"]} s
+        ORDER BY s.learner_id, s.year
+    ),
+    -- Each learner-year: its sums, and the one stored row beside it (MAX of one value).
     summary AS (
         SELECT en.learner_id, en.year,
                -- Only a reversal carries a negative amount (a check constraint says so).
@@ -262,12 +286,11 @@ def recompute_statements(
                {sums("f_")},
                {sums("upto_", "en.created_at <= s.met_at")},
                {sums("before_", "en.created_at < s.met_at")},
-               MAX(s.id) AS old_id, MAX(s.status_code) AS old_status,
-               MAX(s.total_tenths) AS old_total,
-               MAX(s.professional_tenths) AS old_professional,
-               MAX(s.public_tenths) AS old_public, MAX(s.met_at) AS old_met_at
+               MAX(s.id) AS old_id, MAX(s.status) AS old_status, MAX(s.total) AS old_total,
+               MAX(s.professional) AS old_professional, MAX(s.public) AS old_public,
+               MAX(s.met_at) AS old_met_at
         FROM entry en
-        LEFT JOIN {t["status"]} s ON s.learner_id = en.learner_id AND s.year = en.year
+        LEFT JOIN stored s ON s.learner_id = en.learner_id AND s.year = en.year
         GROUP BY en.learner_id, en.year
     ),
     -- The district's rules and the counted credits, as columns computed once: OFFSET 0

@@ -13,14 +13,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cpe.credits import engine
-from cpe.credits.models import STATUS_CODES, CreditEntry, YearStatus, YearStatusChange
-from cpe.credits.recompute import PLANNER_SETTINGS, recompute_statements, resolve_policies
+from cpe.credits.models import CreditEntry, YearStatus, YearStatusChange
 from cpe.credits.services import credit_reverse, year_status_recompute_all
 from cpe.credits.testing import SYSTEM, record
 from cpe.learning.testing import collected_learner
@@ -363,82 +362,3 @@ def test_years_before_the_first_row_of_rules_and_after_the_last_get_the_rules_po
     YearStatus.objects.update(status="not_started", total_credits=0, met_at=None)
     year_status_recompute_all()
     assert stored() == expected
-
-
-# --- The stored row as whole numbers ----------------------------------------------------
-
-
-def test_every_status_has_a_code_for_the_recomputation():
-    assert set(STATUS_CODES) == set(YearStatus.Status.values)
-    assert len(set(STATUS_CODES.values())) == len(STATUS_CODES)
-
-
-@pytest.mark.django_db
-def test_the_database_keeps_the_whole_numbers_beside_the_row_as_it_changes(regions):
-    learner = collected_learner(district=regions["420102"], qualification_year=YEAR - 3)
-    status = YearStatus.objects.create(
-        learner=learner,
-        year=YEAR,
-        status=YearStatus.Status.REVOKED,
-        total_credits=Decimal("90.3"),
-        professional_credits=Decimal("60.1"),
-        public_credits=Decimal("30.2"),
-    )
-    numbers = ("status_code", "total_tenths", "professional_tenths", "public_tenths")
-    assert YearStatus.objects.values_list(*numbers).get(pk=status.pk) == (3, 903, 601, 302)
-    YearStatus.objects.filter(pk=status.pk).update(
-        status=YearStatus.Status.COMPLETE, total_credits=Decimal("0.7")
-    )
-    assert YearStatus.objects.values_list(*numbers).get(pk=status.pk) == (2, 7, 601, 302)
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize(
-    "wrong",
-    [
-        {"status": YearStatus.Status.REVOKED},
-        {"total_credits": Decimal("89.9")},
-        {"professional_credits": Decimal("60.1")},
-        {"public_credits": Decimal("30.1")},
-        {"met_at": T0},
-        {"met_at": None},
-    ],
-    ids=["status", "total", "professional", "public", "moment", "no moment"],
-)
-def test_one_stored_value_out_of_step_with_the_ledger_is_found_and_put_right(regions, wrong):
-    learner = collected_learner(district=regions["420102"], qualification_year=YEAR - 3)
-    record(learner, 60, year=YEAR)
-    record(learner, 30, year=YEAR, category=PUB)
-    right = YearStatus.objects.values().get(learner=learner, year=YEAR)
-    YearStatus.objects.filter(learner=learner, year=YEAR).update(**wrong)
-    assert year_status_recompute_all()["changed"] == 1
-    assert YearStatus.objects.values().get(learner=learner, year=YEAR) == {
-        **right,
-        "updated_at": YearStatus.objects.get(learner=learner, year=YEAR).updated_at,
-    }
-
-
-@pytest.mark.django_db
-def test_on_postgresql_the_first_pass_reads_the_ledger_and_the_stored_rows_from_indexes_alone(
-    regions,
-):
-    """Both the covering index of the ledger and the unique index of the yearly status
-    hold every column the first pass reads, and each year has one stored row at most, so
-    nothing is read twice (no Materialize) and nothing sorted."""
-    if connection.vendor != "postgresql":
-        pytest.skip("covering indexes and plans: PostgreSQL")
-    learner = collected_learner(district=regions["420102"], qualification_year=YEAR - 3)
-    record(learner, 60, year=YEAR)
-    with transaction.atomic(), connection.cursor() as cursor:
-        # On a few rows the planner would rather read the tables; ask for the index plan.
-        for setting in ("enable_seqscan", "enable_sort", *PLANNER_SETTINGS["recompute_judged"]):
-            cursor.execute(f"SET LOCAL {setting} = off")
-        rules = resolve_policies(cursor)
-        name, select, params = recompute_statements(rules=rules)[0]
-        assert name == "recompute_judged"
-        cursor.execute(f"EXPLAIN {select}", params)
-        plan = "\n".join(line for (line,) in cursor.fetchall())
-    assert "Index Only Scan using credit_entry_recorded_order" in plan
-    assert "Index Only Scan using year_status_one_per_year" in plan
-    assert "Materialize" not in plan
-    assert "Sort" not in plan
