@@ -362,3 +362,29 @@ def test_years_before_the_first_row_of_rules_and_after_the_last_get_the_rules_po
     YearStatus.objects.update(status="not_started", total_credits=0, met_at=None)
     year_status_recompute_all()
     assert stored() == expected
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        {"status": YearStatus.Status.REVOKED},
+        {"total_credits": Decimal("89.9")},
+        {"professional_credits": Decimal("60.1")},
+        {"public_credits": Decimal("30.1")},
+        {"met_at": T0},
+        {"met_at": None},
+    ],
+    ids=["status", "total", "professional", "public", "moment", "no moment"],
+)
+def test_one_stored_value_out_of_step_with_the_ledger_is_found_and_put_right(regions, wrong):
+    learner = collected_learner(district=regions["420102"], qualification_year=YEAR - 3)
+    record(learner, 60, year=YEAR)
+    record(learner, 30, year=YEAR, category=PUB)
+    right = YearStatus.objects.values().get(learner=learner, year=YEAR)
+    YearStatus.objects.filter(learner=learner, year=YEAR).update(**wrong)
+    assert year_status_recompute_all()["changed"] == 1
+    assert YearStatus.objects.values().get(learner=learner, year=YEAR) == {
+        **right,
+        "updated_at": YearStatus.objects.get(learner=learner, year=YEAR).updated_at,
+    }
