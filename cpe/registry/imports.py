@@ -1054,7 +1054,11 @@ def learner_imports_expire(*, actor: Actor, now: datetime | None = None) -> int:
     """Abandon imports left unconfirmed for a week, so their uploaded files (plaintext ID
     numbers) do not stay on the server. Run nightly by the queue."""
     return imports_expire(
-        LearnerImport.objects.filter(state__in=ABANDONABLE).select_related("district", "job"),
+        # Also an import still marked as being checked or applied: one whose worker died is
+        # abandonable (import_may_be_abandoned), and its file would otherwise stay for ever.
+        LearnerImport.objects.filter(
+            state__in=(*ABANDONABLE, LearnerImport.State.CHECKING, LearnerImport.State.APPLYING)
+        ).select_related("district", "job"),
         now=now,
         may_be_abandoned=import_may_be_abandoned,
         abandon=partial(_abandon, actor=actor, reason=UNCONFIRMED_REASON),

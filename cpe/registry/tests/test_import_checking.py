@@ -13,8 +13,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 
-from cpe.core.models import AuditEntry
-from cpe.core.services import snapshot
+from cpe.core.models import AuditEntry, Job
+from cpe.core.services import jobs_housekeep, snapshot
 from cpe.core.testing import database_dump
 from cpe.registry import imports
 from cpe.registry.import_samples import HEADERS_ZH
@@ -427,6 +427,26 @@ def test_imports_left_unconfirmed_for_a_week_are_abandoned_with_their_files(
     assert learner_imports_expire(actor=system_actor, now=now + timedelta(days=6)) == 0
     with django_capture_on_commit_callbacks(execute=True):
         assert learner_imports_expire(actor=system_actor, now=now + timedelta(days=8)) == 1
+    learner_import.refresh_from_db()
+    assert learner_import.state == LearnerImport.State.ABANDONED and not learner_import.upload
+    assert _stored_files() == []
+
+
+def test_an_import_whose_worker_died_is_abandoned_after_a_week_too(
+    officer, system_actor, django_capture_on_commit_callbacks
+):
+    learner_import = checked(officer, xlsx(rows(2)))
+    # Checked again, and the worker killed mid-way: the import still says checking, its job
+    # says running and has been silent for longer than the housekeeping waits.
+    LearnerImport.objects.filter(pk=learner_import.pk).update(state=LearnerImport.State.CHECKING)
+    Job.objects.filter(pk=learner_import.job_id).update(state=Job.State.RUNNING)
+    Job.objects.filter(pk=learner_import.job_id).update(
+        updated_at=timezone.now() - timedelta(hours=2)
+    )
+    jobs_housekeep()
+    later = timezone.now() + timedelta(days=8)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert learner_imports_expire(actor=system_actor, now=later) == 1
     learner_import.refresh_from_db()
     assert learner_import.state == LearnerImport.State.ABANDONED and not learner_import.upload
     assert _stored_files() == []
