@@ -8,14 +8,16 @@ million learners are recomputed in the database rather than row by row in Python
    latest row not after the year: as `cpe.regions.policy.policy_for`; any other year has
    the rules of the nearest of those), and their caps per source beside them;
 2. one pass over the ledger in the order of its covering index (learner, year, the order
-   entries were recorded), the stored rows beside it in the same order, each learner-year
-   summed as its entries go by: the counted credits (`engine.counted`'s rule: at most the
-   cap, professional credits first), and whether the stored moment the rules were first
-   met still holds. That settles every year without a reversal, and every year whose
-   credits ever earned (none taken back, none capped) would not meet the rules either;
-3. the years with a reversal, or whose moment is missing or wrong, are read again in the
-   order their entries were recorded: running sums by window functions, and the first
-   moment those met the year's rules is `met_at`;
+   entries were recorded), the stored moments beside it in the same order, each
+   learner-year summed as its entries go by: the counted credits (`engine.counted`'s rule:
+   at most the cap, professional credits first), and whether the stored moment the rules
+   were first met still holds (where no cap binds, the credits as recorded up to it and
+   before it tell). That settles every year without a reversal but those whose caps bind
+   and which met the rules, and every year whose credits ever earned (none taken back,
+   none capped) would not meet the rules either;
+3. the other years (a reversal, a cap that binds, or a moment missing or wrong) are read
+   again in the order their entries were recorded: running sums by window functions, and
+   the first moment those met the year's rules is `met_at`;
 4. only the years whose stored row differs are kept; a `YearStatusChange` is written for
    each whose status changed, and those rows are upserted.
 
@@ -170,17 +172,19 @@ def recompute_statements(
     whose `cap_<i>` column is the cap of `rules.sources[i]` (NULL: not capped there).
 
     1. `recompute_judged`: one pass over the ledger in the order of its covering index
-       (learner, year, recording order) beside the stored rows in the same order, summed
-       one learner-year after another as they go by (no hash of millions of years, no
-       sort of the ledger): the counted credits at the end, whether a reversal is among
-       the entries, the stored row, and the counted credits up to and before the stored
-       `met_at`. Without a reversal the credits only grow, so the rules were first met at
-       the stored moment exactly when they are met with the entries up to it and not with
-       those before it, and a year that does not meet them at the end never did; nor did
-       a year with a reversal whose credits ever earned (none taken back or capped) would
-       not meet them. Those years are settled here, and kept only if their stored row
-       differs.
-    2. `recompute_met`: for the other years (a reversal, or no or another stored `met_at`),
+       (learner, year, recording order) beside the stored moments in the same order,
+       summed one learner-year after another as they go by (no hash of millions of years,
+       no sort of the ledger): the counted credits at the end, whether a reversal is among
+       the entries, and the credits as recorded up to and before the stored `met_at`; the
+       stored row is joined to each year's sums. Without a reversal the credits only grow,
+       so a year that does not meet the rules at the end never did, and a cap that does
+       not bind at the end never bound. Where none binds, the counted credits are the
+       recorded ones, and the rules were first met at the stored moment exactly when they
+       are met with the entries up to it and not with those before it. Nor did a year with
+       a reversal meet the rules if its credits ever earned (none taken back or capped)
+       would not. Those years are settled here, and kept only if their stored row differs.
+    2. `recompute_met`: for the other years (a reversal, a cap that binds, or no or another
+       stored `met_at`),
        their entries looked up in the index and put in order, running sums by window
        functions (each capped source its own), and the first moment the rules were met.
     3. `recompute_diff`: the outcome against the stored rows.
@@ -207,7 +211,8 @@ def recompute_statements(
     )
     entry_columns = f"""e.learner_id, e.year, e.created_at, e.id,
                {tenths_sql("e.credits")} AS tenths,
-               {source_kind} + {is_professional} AS kind"""
+               {source_kind} + {is_professional} AS kind,
+               {is_professional} AS professional"""
 
     def conditions(condition: str = "") -> dict[str, str]:
         """Which entries (`en`) each sum takes the credits of: the uncapped sources'
@@ -222,10 +227,6 @@ def recompute_statements(
         return taken
 
     names = list(conditions())
-    # The kinds of professional credits (the odd ones).
-    is_earned_professional = "en.kind IN ({})".format(
-        ", ".join(str(1 + 2 * i) for i in range(len(sources) + 1))
-    )
     caps = [f"cap_{i}" for i in range(len(sources))]
 
     def cap_columns(row: str) -> str:
@@ -245,14 +246,27 @@ def recompute_statements(
         professional, total = professional_and_total
         return f"({total} >= {row}.annual_tenths AND {professional} >= {row}.professional_tenths)"
 
-    def sums(prefix: str, condition: str = "") -> str:
-        # FILTER rather than a CASE in the sum: rows it leaves out cost no transition.
-        return ",\n               ".join(
-            f"COALESCE(SUM(en.tenths) FILTER (WHERE {taken}), 0) AS {prefix}{name}"
-            for name, taken in conditions(condition).items()
-        )
-
     final_professional, final_total = counted("m.f_{}", "r")
+    # Each capped source's professional and public credits (`f_p_<i>`, `f_q_<i>`); the
+    # uncapped sources' are what is left of all credits.
+    capped_sums = "".join(
+        f"COALESCE(SUM(en.tenths) FILTER (WHERE en.kind = {2 * i + 3}), 0) AS f_p_{i},\n"
+        f"               COALESCE(SUM(en.tenths) FILTER (WHERE en.kind = {2 * i + 2}), 0)"
+        f" AS f_q_{i},\n               "
+        for i in range(len(sources))
+    )
+    capped_professional = "".join(f" - m.f_p_{i}" for i in range(len(sources)))
+    capped_total = "".join(f" - m.f_p_{i} - m.f_q_{i}" for i in range(len(sources)))
+    # No cap binds in the year: each capped source's credits within its cap. Without a
+    # reversal the credits only grow, so then no cap bound at any moment either, and the
+    # counted credits were the credits themselves all along.
+    caps_never_bind = " AND ".join(
+        ["1 = 1"]
+        + [
+            f"(r.cap_{i} IS NULL OR m.f_p_{i} + m.f_q_{i} <= r.cap_{i})"
+            for i in range(len(sources))
+        ]
+    )
     final_meets = meets(("c.professional", "c.total"), "c")
     judged = f"""
     WITH entry AS (
@@ -273,45 +287,70 @@ def recompute_statements(
         FROM {t["status"]} s
         ORDER BY s.learner_id, s.year
     ),
-    -- Each learner-year: its sums, and the one stored row beside it (MAX of one value).
+    -- Each learner-year: its sums, and those up to and before its stored moment (the
+    -- stored rows with a moment beside the entries, only those: the unique constraint tells
+    -- the planner there is at most one for each year, so none is read again per entry).
     summary AS (
         SELECT en.learner_id, en.year,
-               -- Only a reversal carries a negative amount (a check constraint says so).
-               CASE WHEN MIN(en.tenths) < 0 THEN 1 ELSE 0 END AS has_reversal,
-               -- Every credit ever earned in the year, none taken back, none capped: the
-               -- most the running sums can ever have counted.
-               COALESCE(SUM(en.tenths) FILTER (WHERE en.tenths > 0), 0) AS earned_total,
-               COALESCE(SUM(en.tenths) FILTER (WHERE en.tenths > 0 AND {is_earned_professional}),
-                        0) AS earned_professional,
-               {sums("f_")},
-               {sums("upto_", "en.created_at <= s.met_at")},
-               {sums("before_", "en.created_at < s.met_at")},
-               MAX(s.id) AS old_id, MAX(s.status) AS old_status, MAX(s.total) AS old_total,
-               MAX(s.professional) AS old_professional, MAX(s.public) AS old_public,
-               MAX(s.met_at) AS old_met_at
+               SUM(en.tenths) AS all_total,
+               COALESCE(SUM(en.tenths) FILTER (WHERE en.professional = 1), 0) AS all_professional,
+               {
+        capped_sums
+    }-- Only a reversal carries a negative amount (a check constraint says so).
+               COALESCE(SUM(en.tenths) FILTER (WHERE en.tenths < 0), 0) AS taken_total,
+               COALESCE(SUM(en.tenths) FILTER (WHERE en.tenths < 0 AND en.professional = 1), 0)
+                   AS taken_professional,
+               -- As recorded, not counted: the counted credits are never more, and the same
+               -- while no cap binds.
+               COALESCE(SUM(en.tenths) FILTER (WHERE en.created_at <= sm.met_at), 0)
+                   AS upto_total,
+               COALESCE(SUM(en.tenths) FILTER (WHERE en.created_at <= sm.met_at
+                                                 AND en.professional = 1), 0)
+                   AS upto_professional,
+               COALESCE(SUM(en.tenths) FILTER (WHERE en.created_at < sm.met_at), 0)
+                   AS before_total,
+               COALESCE(SUM(en.tenths) FILTER (WHERE en.created_at < sm.met_at
+                                                 AND en.professional = 1), 0)
+                   AS before_professional
         FROM entry en
-        LEFT JOIN stored s ON s.learner_id = en.learner_id AND s.year = en.year
+        LEFT JOIN {t["status"]} sm
+          ON sm.learner_id = en.learner_id AND sm.year = en.year AND sm.met_at IS NOT NULL
         GROUP BY en.learner_id, en.year
+    ),
+    -- The uncapped sources' credits: all of them less the capped sources'.
+    summed AS (
+        SELECT m.*, m.all_professional{capped_professional} AS f_u_pro,
+               m.all_total{capped_total} AS f_u_total
+        FROM summary m
     ),
     -- The district's rules and the counted credits, as columns computed once: OFFSET 0
     -- keeps the planner from copying the long expressions into every place the next step
     -- reads them.
     counted AS (
-        SELECT m.learner_id, m.year, m.has_reversal,
+        SELECT m.learner_id, m.year, CASE WHEN m.taken_total < 0 THEN 1 ELSE 0 END AS has_reversal,
                r.annual_tenths, r.professional_tenths{cap_columns("r")},
                {final_total} AS total, {final_professional} AS professional,
-               -- (Only a year with a stored moment has a moment to check.)
-               CASE WHEN m.old_met_at IS NOT NULL
-                         AND {meets(counted("m.upto_{}", "r"), "r")} THEN 1 ELSE 0 END
-                   AS upto_met,
-               CASE WHEN m.old_met_at IS NOT NULL
-                         AND {meets(counted("m.before_{}", "r"), "r")} THEN 1 ELSE 0 END
-                   AS before_met,
-               CASE WHEN {meets(("m.earned_professional", "m.earned_total"), "r")} THEN 1 ELSE 0 END
-                   AS could_meet,
-               m.old_id, COALESCE(m.old_status, {STATUS_CODES[engine.NOT_STARTED]}) AS old_status,
-               m.old_total, m.old_professional, m.old_public, m.old_met_at
-        FROM summary m
+               -- (Only a year with a stored moment has a moment to check; the credits up
+               -- to it count as recorded only where no cap binds.)
+               CASE WHEN s.met_at IS NOT NULL AND {caps_never_bind}
+                         AND {meets(("m.upto_professional", "m.upto_total"), "r")}
+                    THEN 1 ELSE 0 END AS upto_met,
+               CASE WHEN s.met_at IS NOT NULL
+                         AND {meets(("m.before_professional", "m.before_total"), "r")}
+                    THEN 1 ELSE 0 END AS before_met,
+               -- Every credit ever earned in the year, none taken back, none capped: the
+               -- most the running sums can ever have counted.
+               CASE WHEN {
+        meets(
+            ("m.all_professional - m.taken_professional", "m.all_total - m.taken_total"),
+            "r",
+        )
+    } THEN 1 ELSE 0 END AS could_meet,
+               s.id AS old_id, COALESCE(s.status, {STATUS_CODES[engine.NOT_STARTED]}) AS old_status,
+               s.total AS old_total, s.professional AS old_professional, s.public AS old_public,
+               s.met_at AS old_met_at
+        FROM summed m
+        LEFT JOIN stored s ON s.learner_id = m.learner_id AND s.year = m.year
         JOIN {t["learner"]} l ON l.id = m.learner_id
         JOIN recompute_rules r
           ON r.district_id = l.district_id AND r.year = {rules.year_sql("m.year")}

@@ -263,12 +263,36 @@ def test_the_sql_recomputation_gives_what_the_engine_gives_for_any_ledger(
         assert result["changed"] == len(expected)
         assert year_status_recompute_all()["changed"] == 0
         # A stored moment the rules were first met that is too early or too late is found
-        # out, whatever else is right.
-        for wrong in (T0 - datetime.timedelta(days=1), T0 + datetime.timedelta(days=365)):
+        # out, whatever else is right: far off, or the moment another entry was recorded.
+        moments = sorted(set(CreditEntry.objects.values_list("created_at", flat=True)))
+        for wrong in (
+            T0 - datetime.timedelta(days=1),
+            T0 + datetime.timedelta(days=365),
+            data.draw(st.sampled_from(moments)),
+            data.draw(st.sampled_from(moments)),
+        ):
             YearStatus.objects.exclude(met_at=None).update(met_at=wrong)
             year_status_recompute_all()
             assert stored() == expected
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+def test_a_stored_moment_at_which_only_the_credits_before_their_cap_met_the_rules_is_put_right(
+    regions,
+):
+    # Wuhan counts face-to-face training up to 10 credits and asks for 30, 20 professional.
+    capped(regions["420100"], YEAR - 2, caps={F2F: 10}, annual_credits=30, professional_credits=20)
+    learner = collected_learner(district=regions["420102"], qualification_year=YEAR - 3)
+    at = [T0 + datetime.timedelta(hours=hour) for hour in range(3)]
+    record(learner, 15, source=F2F, now=at[0])  # counts 10
+    record(learner, 15, source=PAPER, now=at[1])  # 30 as recorded, 25 counted: not met
+    record(learner, 5, category=PUB, source=PAPER, now=at[2])  # 30 counted: met
+    assert YearStatus.objects.get(learner=learner, year=YEAR).met_at == at[2]
+    # Stored as met when the credits as recorded first reached the rules: that is wrong.
+    YearStatus.objects.filter(learner=learner, year=YEAR).update(met_at=at[1])
+    assert year_status_recompute_all()["changed"] == 1
+    assert YearStatus.objects.get(learner=learner, year=YEAR).met_at == at[2]
 
 
 @pytest.mark.django_db
