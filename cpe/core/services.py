@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import Storage
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import DatabaseError, connection, connections, models, transaction
 from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -155,13 +155,14 @@ class JobContext:
 
     def __init__(self, job: Job) -> None:
         self.job = job
+        self._aside: Any = None  # the connection progress is reported through, once opened
 
     @property
     def params(self) -> dict[str, Any]:
         return self.job.params
 
     def progress(self, done: int, total: int | None = None, message: str | None = None) -> None:
-        # A direct UPDATE outside the handler's own transactions, so the page sees it at once.
+        """Report how far the job is, so that the page's bar moves while it works."""
         fields: dict[str, Any] = {"progress_done": done, "updated_at": timezone.now()}
         if total is not None:
             fields["progress_total"] = total
@@ -170,7 +171,44 @@ class JobContext:
             fields["message"] = message[:500]
             self.job.message = message[:500]
         self.job.progress_done = done
-        Job.objects.filter(pk=self.job.pk).update(**fields)
+        if not self._reported_aside(fields):
+            Job.objects.filter(pk=self.job.pk).update(**fields)
+
+    def _reported_aside(self, fields: dict[str, Any]) -> bool:
+        """Inside the handler's own transaction (a recording of thousands of rows, all or
+        nothing) an UPDATE on its connection is seen by no one before the commit, and the
+        bar would stand still. On PostgreSQL it goes through a connection of its own instead,
+        committed at once. Not when that connection cannot see or lock the row (the handler's
+        transaction created or updated it): then False, and the caller writes it in the
+        handler's transaction. SQLite has one writer at a time: there, always False."""
+        if connection.vendor != "postgresql" or not connection.in_atomic_block:
+            return False
+        table = connection.ops.quote_name(Job._meta.db_table)
+        assignments = ", ".join(f"{connection.ops.quote_name(name)} = %s" for name in fields)
+        try:
+            if self._aside is None:
+                self._aside = connections.create_connection(connection.alias)
+                with self._aside.cursor() as cursor:
+                    # Whatever else holds the table (a migration, say), a progress bar is
+                    # not worth waiting for.
+                    cursor.execute("SET lock_timeout = '2s'")
+            with self._aside.cursor() as cursor:
+                # SKIP LOCKED: a row the handler's transaction holds is never waited for
+                # (the handler waits on this call: that would be for ever).
+                cursor.execute(
+                    f"UPDATE {table} SET {assignments} WHERE id = ("  # noqa: S608 (model names)
+                    f"SELECT id FROM {table} WHERE id = %s FOR UPDATE SKIP LOCKED)",
+                    [*fields.values(), self.job.pk],
+                )
+                return cursor.rowcount == 1
+        except DatabaseError:
+            logger.warning("Job %s: progress not reported aside", self.job.pk, exc_info=True)
+            return False
+
+    def close(self) -> None:
+        if self._aside is not None:
+            self._aside.close()
+            self._aside = None
 
     def save_file(self, name: str, content: bytes) -> None:
         self.job.result_file.save(name, ContentFile(content), save=False)
@@ -267,6 +305,8 @@ def job_run(*, job_id: str) -> Job | None:
         )
     else:
         _job_finish(job, state=Job.State.SUCCEEDED, message=context.job.message, result=result)
+    finally:
+        context.close()
     job.refresh_from_db()
     return job
 
@@ -311,8 +351,9 @@ def jobs_fail_stalled(*, now: Any = None) -> int:
     now = now or timezone.now()
     stalled = Job.objects.filter(state=Job.State.RUNNING, updated_at__lt=now - STALLED_AFTER)
     with transaction.atomic():
-        # A job row locked by an open transaction has a live worker (a long recording that
-        # reports its progress inside its own transaction): skipped, not waited for.
+        # A job row locked by an open transaction has a live worker (a long recording whose
+        # progress could not be reported aside, see JobContext.progress): skipped, not
+        # waited for.
         silent = list(stalled.select_for_update(skip_locked=True).values_list("pk", flat=True))
         return Job.objects.filter(pk__in=silent).update(
             state=Job.State.FAILED,

@@ -60,6 +60,33 @@ def fail_after_saving_job(context: JobContext) -> None:
     raise JobError("The last step failed.")
 
 
+def _progress_seen_elsewhere(job_id: object) -> tuple[int, int]:
+    """The job's progress as a page would read it: through another connection."""
+    other = connections.create_connection(connection.alias)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                f"SELECT progress_done, progress_total FROM {Job._meta.db_table} WHERE id = %s",  # noqa: S608
+                [job_id],
+            )
+            return tuple(cursor.fetchone())
+    finally:
+        other.close()
+
+
+@job_kind("tests.record_all_or_nothing", "Record rows in one transaction")
+def record_all_or_nothing_job(context: JobContext) -> dict:
+    seen = []
+    with transaction.atomic():
+        if context.params.get("hold_the_row"):  # the handler's transaction holds its job row
+            Job.objects.filter(pk=context.job.pk).update(message="held")
+        context.progress(0, total=3, message="recording")
+        for done in (1, 2, 3):
+            context.progress(done)
+            seen.append(_progress_seen_elsewhere(context.job.pk))
+    return {"seen": seen}
+
+
 def _scratch_files() -> list[Path]:
     directory = Path(Job._meta.get_field("result_file").storage.path(SCRATCH_DIRECTORY))
     return list(directory.glob("*")) if directory.is_dir() else []
@@ -275,6 +302,33 @@ def test_a_stalled_job_whose_row_an_open_transaction_holds_is_not_failed_nor_wai
     Job.objects.filter(pk=job.pk).update(updated_at=timezone.now() - timedelta(hours=2))
     assert jobs_fail_stalled() == 1
     assert Job.objects.get(pk=job.pk).state == Job.State.FAILED
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_progress_inside_the_handlers_transaction_is_seen_at_once(officer_actor):
+    """A recording of thousands of rows is one transaction: its bar still moves."""
+    if connection.vendor != "postgresql":
+        pytest.skip("progress reported through a second connection: PostgreSQL")
+    job = job_enqueue(kind="tests.record_all_or_nothing", actor=officer_actor)  # run at once
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert job.result == {"seen": [[1, 3], [2, 3], [3, 3]]}
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_progress_on_a_row_the_handler_holds_is_written_in_its_transaction(officer_actor):
+    """Never waited for (that would be for ever): written with the handler's transaction."""
+    if connection.vendor != "postgresql":
+        pytest.skip("progress reported through a second connection: PostgreSQL")
+    job = job_enqueue(
+        kind="tests.record_all_or_nothing", actor=officer_actor, params={"hold_the_row": True}
+    )
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert job.result == {"seen": [[0, 0], [0, 0], [0, 0]]}  # only at the commit
+    assert (job.progress_done, job.progress_total) == (3, 3)
 
 
 def test_stalled_jobs_are_looked_for_every_ten_minutes():
