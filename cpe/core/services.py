@@ -336,13 +336,17 @@ def _job_finish(
 
 
 STALLED_AFTER = timedelta(hours=1)
+# A job the queue has not started in a day never will be: its message was lost (a queue
+# flushed, or restored from an older copy). Even the year-end rush's queue moves faster.
+NEVER_STARTED_AFTER = timedelta(days=1)
 KEEP_FINISHED_JOBS = timedelta(days=90)
 # A scratch file untouched for a day belongs to no running job: its worker was killed.
 KEEP_SCRATCH_FILES = timedelta(days=1)
 
 
 def jobs_fail_stalled(*, now: Any = None) -> int:
-    """Fail the running jobs that reported nothing for an hour: their worker went away.
+    """Fail the running jobs that reported nothing for an hour (their worker went away) and
+    the queued ones the queue has not started in a day (their message was lost).
 
     Failing a job is all it does to it: the records waiting on a job (an import, say) read
     their job's state (`cpe.core.selectors.waits_on_a_stopped_job`). Run every few minutes
@@ -355,11 +359,21 @@ def jobs_fail_stalled(*, now: Any = None) -> int:
         # progress could not be reported aside, see JobContext.progress): skipped, not
         # waited for.
         silent = list(stalled.select_for_update(skip_locked=True).values_list("pk", flat=True))
-        return Job.objects.filter(pk__in=silent).update(
+        failed = Job.objects.filter(pk__in=silent).update(
             state=Job.State.FAILED,
             finished_at=now,
             message=_("The worker running this job stopped. Start the job again."),
         )
+    # A worker claiming one of these meanwhile (job_run's UPDATE where it is still queued)
+    # and this UPDATE cannot both find it queued: it runs, or it fails here.
+    lost = Job.objects.filter(
+        state=Job.State.QUEUED, created_at__lt=now - NEVER_STARTED_AFTER
+    ).update(
+        state=Job.State.FAILED,
+        finished_at=now,
+        message=_("The queue never started this job. Start the job again."),
+    )
+    return failed + lost
 
 
 def jobs_housekeep(*, now: Any = None) -> dict[str, int]:

@@ -33,4 +33,4 @@ def fail_stalled_jobs() -> None:
 
     stalled = jobs_fail_stalled()
     if stalled:
-        logger.warning("Jobs failed because their worker stopped: %s", stalled)
+        logger.warning("Jobs failed: their worker stopped, or they never started: %s", stalled)

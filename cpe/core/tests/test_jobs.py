@@ -186,6 +186,21 @@ def test_housekeeping_fails_stalled_jobs_and_forgets_old_ones(officer_actor):
     assert Job.objects.filter(pk=recent.pk).exists()
 
 
+def test_a_job_the_queue_never_started_is_failed_after_a_day_and_then_never_runs(officer_actor):
+    now = timezone.now()
+    lost = job_enqueue(kind="tests.count", actor=officer_actor, params={"to": 1})
+    waiting = job_enqueue(kind="tests.count", actor=officer_actor, params={"to": 1})
+    Job.objects.filter(pk=lost.pk).update(created_at=now - timedelta(hours=25))
+    Job.objects.filter(pk=waiting.pk).update(created_at=now - timedelta(hours=23))
+
+    assert jobs_fail_stalled(now=now) == 1
+    lost.refresh_from_db()
+    assert lost.state == Job.State.FAILED and lost.finished_at == now
+    assert lost.message == "队列从未启动该任务，请重新启动任务。"
+    assert Job.objects.get(pk=waiting.pk).state == Job.State.QUEUED
+    assert job_run(job_id=str(lost.pk)) is None  # its message, arriving after all: nothing
+
+
 @pytest.mark.django_db
 def test_housekeeping_removes_the_scratch_files_of_killed_workers_not_of_running_ones():
     directory = Path(Job._meta.get_field("result_file").storage.path(SCRATCH_DIRECTORY))

@@ -507,6 +507,25 @@ def test_a_check_whose_worker_died_is_checked_again_after_housekeeping(people, u
     assert credit_import.job.state == "succeeded"
 
 
+def test_a_check_the_queue_lost_is_checked_again_after_a_day(people, users):
+    officer = Actor(user=users["district_officer"])
+    # Uploaded, but the check's message never reaches a worker (the queue was flushed).
+    credit_import = imports.credit_import_start(
+        actor=officer,
+        district=users["district_officer"].region,
+        upload=SimpleUploadedFile("credits.xlsx", xlsx([exam_row(people[0])])),
+    )
+    Job.objects.filter(pk=credit_import.job.pk).update(
+        created_at=timezone.now() - timedelta(days=1, minutes=1)
+    )
+    jobs_housekeep()
+    credit_import.refresh_from_db()
+    assert imports.credit_import_state(credit_import)[0] == "failed"
+    committed(imports.credit_import_recheck, actor=officer, credit_import=credit_import)
+    credit_import.refresh_from_db()
+    assert (credit_import.state, credit_import.new_count) == ("checked", 1)
+
+
 def test_an_import_recorded_before_its_worker_died_stays_recorded(people, users):
     credit_import = confirm(users, upload(users, xlsx([exam_row(people[0])])))
     Job.objects.filter(pk=credit_import.job_id).update(state=Job.State.FAILED)
