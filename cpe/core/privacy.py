@@ -31,6 +31,11 @@ def _masked(match: re.Match[str]) -> str:
     return number[:6] + "*" * 8 + number[-4:]
 
 
+def contains_id_number(text: str) -> bool:
+    """Whether a valid ID number stands somewhere in `text`."""
+    return scrub_id_numbers(text) != text
+
+
 def scrub_id_numbers(value: Any) -> Any:
     """`value` with every valid ID number in its text masked as the pages show it; lists and
     dicts (an audit entry's before and after) are scrubbed throughout."""

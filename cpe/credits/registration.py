@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cpe.core.capabilities import Capability
+from cpe.core.privacy import contains_id_number, scrub_id_numbers
 from cpe.core.services import Actor, audit_record
 from cpe.credits.conversion import (
     _CONTROL,
@@ -147,6 +148,10 @@ def _clean_details(
             errors[name] = [_("Line breaks and control characters are not allowed here.")]
         elif len(value) > DETAIL_MAX_LENGTH:
             errors[name] = [_("At most %(count)s characters.") % {"count": DETAIL_MAX_LENGTH}]
+        elif contains_id_number(value):
+            errors[name] = [
+                _("Leave ID numbers out of this field: the platform keeps them only encrypted.")
+            ]
         elif spec.number and not (value.isascii() and value.isdecimal() and 1 <= int(value) <= 366):
             errors[name] = [_("Enter a whole number from 1 to 366.")]
         elif spec.pattern and not re.fullmatch(spec.pattern, value.upper()):
@@ -424,7 +429,7 @@ def credit_application_approve(
         application.decided_at = timezone.now()
         application.decided_by = actor.user
         application.credits_granted = amount
-        application.decision_reason = reason[:500]
+        application.decision_reason = scrub_id_numbers(reason[:500])
         application.entry = entry
         application.save()
         audit_record(
@@ -468,7 +473,7 @@ def credit_application_reject(
         application.state = State.REJECTED
         application.decided_at = timezone.now()
         application.decided_by = actor.user
-        application.decision_reason = reason[:500]
+        application.decision_reason = scrub_id_numbers(reason[:500])
         application.save()
         audit_record(
             actor=actor,

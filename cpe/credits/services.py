@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cpe.core.privacy import scrub_id_numbers
 from cpe.core.services import Actor, audit_record
 from cpe.credits import engine
 from cpe.credits.chain import (
@@ -69,7 +70,8 @@ def _append(
         recorded_by=actor.user,
         recorded_by_label=actor.label[:150],
         approved_by=approved_by,
-        reason=reason[:500],
+        # Free text, sealed as stored: an ID number typed into it is kept masked.
+        reason=scrub_id_numbers(reason[:500]),
         reverses=reverses,
         created_at=now or timezone.now(),
     )

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from cpe.core.privacy import scrub_id_numbers
 from cpe.core.services import Actor, audit_record, snapshot
 from cpe.public.markdown import render_markdown
 from cpe.public.models import Notice, OfficeApiKey, office_key_digest
@@ -122,7 +123,7 @@ def office_key_revoke(*, actor: Actor, key: OfficeApiKey, reason: str) -> Office
         raise ValidationError({"reason": _("This key is already revoked.")})
     key.revoked_at = timezone.now()
     key.revoked_by = actor.user
-    key.revoke_reason = reason[:500]
+    key.revoke_reason = scrub_id_numbers(reason[:500])
     key.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
     audit_record(
         actor=actor,

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cpe.core.capabilities import Capability
+from cpe.core.privacy import scrub_id_numbers
 from cpe.core.services import Actor, audit_record, snapshot
 from cpe.regions.models import Region
 from cpe.registry.crypto import encrypt, field_keys, key_id_of, lookup_hash, mask_id_number
@@ -214,7 +215,7 @@ def _status_change(
         to_status=learner.status,
         from_district=from_district,
         to_district=learner.district,
-        reason=reason,
+        reason=scrub_id_numbers(reason),  # free text: an ID number typed into it, masked
         changed_by=actor.user,
     )
 

@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from cpe.accounts.roles import Role
 from cpe.core.models import AuditEntry
 from cpe.core.services import Actor
+from cpe.credits.chain import ledger_verify
 from cpe.credits.models import CreditApplication, CreditEntry, YearStatus
 from cpe.credits.registration import (
     credit_application_approve,
@@ -20,6 +21,7 @@ from cpe.credits.registration import (
 )
 from cpe.credits.testing import EXAM_DETAILS, PDF_BYTES, apply_for_credits, evidence_file
 from cpe.learning.testing import collected_learner
+from cpe.registry.testing import make_id_number
 
 pytestmark = pytest.mark.django_db
 THIS_YEAR = timezone.localdate().year
@@ -89,6 +91,45 @@ def test_it_names_every_missing_or_malformed_detail(applicant):
         )
     errors = refused.value.message_dict
     assert set(errors) == {"issn", "cn"}
+
+
+def test_an_id_number_typed_into_a_detail_is_a_field_error_and_nothing_is_kept(applicant):
+    with translation.override("en"), pytest.raises(ValidationError) as refused:
+        apply_for_credits(
+            applicant,
+            kind="paper_sole",
+            details={
+                "title": f"论成本（作者身份证 {make_id_number(sequence=11)}）",
+                "journal": "会计研究",
+                "issn": "1003-2886",
+                "cn": "11-1078/F",
+            },
+        )
+    assert refused.value.message_dict == {
+        "title": ["Leave ID numbers out of this field: the platform keeps them only encrypted."]
+    }
+    assert not CreditApplication.objects.exists()
+
+
+def test_an_id_number_in_a_decision_reason_is_kept_masked_and_the_ledger_still_verifies(
+    applicant, users
+):
+    number = make_id_number(sequence=11)
+    masked = number[:6] + "********" + number[-4:]
+    rejected = credit_application_reject(
+        actor=officer_actor(users),
+        application=apply_for_credits(applicant),
+        reason=f"证件 {number} 与证书不符",
+    )
+    assert rejected.decision_reason == f"证件 {masked} 与证书不符"
+    approved = credit_application_approve(
+        actor=officer_actor(users),
+        application=apply_for_credits(applicant),
+        reason=f"已核对 {number} 的证书",
+    )
+    assert approved.decision_reason == f"已核对 {masked} 的证书"
+    assert approved.entry.reason == f"#{approved.pk} 已核对 {masked} 的证书"
+    assert ledger_verify() == []  # sealed as stored
 
 
 def test_it_refuses_the_same_activity_twice_naming_the_first_application(applicant):

@@ -71,6 +71,15 @@ def test_an_office_key_has_its_own_limit(ask, office_key, settings):
     assert 0 < int(refused["Retry-After"]) <= 3600
 
 
+def test_an_id_number_in_the_reason_for_revoking_is_kept_masked(id_number, office_key, users):
+    key, _raw = office_key
+    office_key_revoke(
+        actor=Actor(user=users["province_admin"]), key=key, reason=f"查询了 {id_number}"
+    )
+    key.refresh_from_db()
+    assert key.revoke_reason == f"查询了 {id_number[:6]}********{id_number[-4:]}"
+
+
 def test_a_revoked_key_is_refused(ask, person, id_number, office_key, users):
     key, raw = office_key
     office_key_revoke(actor=Actor(user=users["province_admin"]), key=key, reason="合作结束")

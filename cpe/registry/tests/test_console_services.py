@@ -128,6 +128,15 @@ def test_officers_of_other_districts_and_readers_cannot_change_a_record(users, l
             learner_deregister(actor=actor, learner=learner, reason="x")
 
 
+def test_an_id_number_in_a_status_changes_reason_is_kept_masked(officer, learner, regions):
+    number = make_id_number(sequence=77)
+    learner_transfer_request(
+        actor=officer, learner=learner, to_district=regions["420111"], reason=f"与 {number} 对调"
+    )
+    change = learner.status_changes.get(to_status="transfer_pending")
+    assert change.reason == f"与 {number[:6]}********{number[-4:]} 对调"
+
+
 def test_a_transfer_moves_the_learner_only_when_the_receiving_district_accepts(
     officer, hongshan, learner, regions
 ):
