@@ -6,6 +6,7 @@ registry, which validates the numbers themselves.
 
 from __future__ import annotations
 
+import datetime
 import re
 from operator import mul
 from typing import Any
@@ -24,10 +25,22 @@ def id_check_character(first17: str) -> str:
     return _ID_CHECK[total % 11]
 
 
+def _is_an_id_number(number: str) -> bool:
+    """A check character that fits and a birth date that exists: one long number of another
+    kind (an order, an account, a certificate) in eleven has the first, almost none both."""
+    if id_check_character(number[:17]) != number[17]:
+        return False
+    try:
+        born = datetime.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        return False
+    return born.year >= 1900
+
+
 def _masked(match: re.Match[str]) -> str:
     number = match.group(1).upper()
-    if id_check_character(number[:17]) != number[17]:
-        return match.group(0)  # some other long number (an order, an account): left alone
+    if not _is_an_id_number(number):
+        return match.group(0)  # some other long number: left alone
     return number[:6] + "*" * 8 + number[-4:]
 
 

@@ -156,6 +156,7 @@ class JobContext:
     def __init__(self, job: Job) -> None:
         self.job = job
         self._aside: Any = None  # the connection progress is reported through, once opened
+        self._aside_failed = False  # it could not be opened or used: not tried again
 
     @property
     def params(self) -> dict[str, Any]:
@@ -183,15 +184,19 @@ class JobContext:
         handler's transaction. SQLite has one writer at a time: there, always False."""
         if connection.vendor != "postgresql" or not connection.in_atomic_block:
             return False
+        if self._aside_failed:
+            return False
         table = connection.ops.quote_name(Job._meta.db_table)
         assignments = ", ".join(f"{connection.ops.quote_name(name)} = %s" for name in fields)
         try:
             if self._aside is None:
-                self._aside = connections.create_connection(connection.alias)
-                with self._aside.cursor() as cursor:
+                aside = connections.create_connection(connection.alias)
+                with aside.cursor() as cursor:
                     # Whatever else holds the table (a migration, say), a progress bar is
-                    # not worth waiting for.
+                    # not worth waiting for, nor a flush to disk.
                     cursor.execute("SET lock_timeout = '2s'")
+                    cursor.execute("SET synchronous_commit TO off")
+                self._aside = aside
             with self._aside.cursor() as cursor:
                 # SKIP LOCKED: a row the handler's transaction holds is never waited for
                 # (the handler waits on this call: that would be for ever).
@@ -203,12 +208,17 @@ class JobContext:
                 return cursor.rowcount == 1
         except DatabaseError:
             logger.warning("Job %s: progress not reported aside", self.job.pk, exc_info=True)
+            self._aside_failed = True
+            self.close()
             return False
 
     def close(self) -> None:
         if self._aside is not None:
-            self._aside.close()
-            self._aside = None
+            aside, self._aside = self._aside, None
+            try:
+                aside.close()
+            except DatabaseError:
+                logger.warning("Job %s: the progress connection did not close", self.job.pk)
 
     def save_file(self, name: str, content: bytes) -> None:
         self.job.result_file.save(name, ContentFile(content), save=False)

@@ -429,7 +429,7 @@ def credit_application_approve(
         application.decided_at = timezone.now()
         application.decided_by = actor.user
         application.credits_granted = amount
-        application.decision_reason = scrub_id_numbers(reason[:500])
+        application.decision_reason = scrub_id_numbers(reason)[:500]
         application.entry = entry
         application.save()
         audit_record(
@@ -473,7 +473,7 @@ def credit_application_reject(
         application.state = State.REJECTED
         application.decided_at = timezone.now()
         application.decided_by = actor.user
-        application.decision_reason = scrub_id_numbers(reason[:500])
+        application.decision_reason = scrub_id_numbers(reason)[:500]
         application.save()
         audit_record(
             actor=actor,

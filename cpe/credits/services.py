@@ -71,7 +71,7 @@ def _append(
         recorded_by_label=actor.label[:150],
         approved_by=approved_by,
         # Free text, sealed as stored: an ID number typed into it is kept masked.
-        reason=scrub_id_numbers(reason[:500]),
+        reason=scrub_id_numbers(reason)[:500],
         reverses=reverses,
         created_at=now or timezone.now(),
     )

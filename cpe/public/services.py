@@ -123,7 +123,7 @@ def office_key_revoke(*, actor: Actor, key: OfficeApiKey, reason: str) -> Office
         raise ValidationError({"reason": _("This key is already revoked.")})
     key.revoked_at = timezone.now()
     key.revoked_by = actor.user
-    key.revoke_reason = scrub_id_numbers(reason[:500])
+    key.revoke_reason = scrub_id_numbers(reason)[:500]
     key.save(update_fields=["revoked_at", "revoked_by", "revoke_reason"])
     audit_record(
         actor=actor,

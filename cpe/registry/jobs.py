@@ -7,15 +7,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.utils import timezone
+from django.db import connection
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
 from cpe.core.jobs import JobError, job_kind
-from cpe.core.models import Job
 from cpe.core.services import Actor, JobContext
 from cpe.registry.imports import (
     IMPORT_APPLY,
@@ -87,48 +85,14 @@ def import_check(context: JobContext) -> dict[str, Any]:
     return {"import": str(learner_import.pk), **result.as_dict()}
 
 
-class _SideProgress:
-    """Progress written through a connection of its own, so the page sees it while the apply
-    transaction is still open. Only PostgreSQL lets a second writer in; on SQLite the bar
-    jumps to the end when the transaction commits."""
-
-    def __init__(self, context: JobContext) -> None:
-        self.context = context
-        self.connection = None
-        if connection.vendor == "postgresql":
-            self.connection = connections.create_connection(DEFAULT_DB_ALIAS)
-            with self.connection.cursor() as cursor:  # progress figures need no disk flush
-                cursor.execute("SET synchronous_commit TO off")
-
-    def __call__(self, done: int, total: int | None = None, message: str | None = None) -> None:
-        if self.connection is None:
-            self.context.progress(done, total=total, message=message)
-            return
-        job = self.context.job
-        job.progress_done = done
-        if total is not None:
-            job.progress_total = total
-        if message is not None:
-            job.message = message[:500]
-        with self.connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {Job._meta.db_table} SET progress_done = %s, progress_total = %s, "  # noqa: S608
-                "message = %s, updated_at = %s WHERE id = %s",
-                [job.progress_done, job.progress_total, job.message, timezone.now(), job.pk],
-            )
-
-    def close(self) -> None:
-        if self.connection is not None:
-            self.connection.close()
-
-
 @job_kind(IMPORT_APPLY, gettext_lazy("Import learners"))
 def import_apply(context: JobContext) -> dict[str, Any]:
     learner_import = _learner_import(context, LearnerImport.State.APPLYING)
-    progress = _SideProgress(context)
     try:
+        # Inside the import's transaction, context.progress writes through a connection of
+        # its own, so the bar moves while the rows are written.
         result = learner_import_apply(
-            actor=_actor(context), learner_import=learner_import, progress=progress
+            actor=_actor(context), learner_import=learner_import, progress=context.progress
         )
     except Exception:
         LearnerImport.objects.filter(pk=learner_import.pk).update(
@@ -141,8 +105,6 @@ def import_apply(context: JobContext) -> dict[str, Any]:
             ),
         )
         raise
-    finally:
-        progress.close()
     if not result.applied:
         learner_import.refresh_from_db()
         raise JobError(in_current_language(learner_import.message))

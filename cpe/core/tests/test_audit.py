@@ -5,6 +5,7 @@ from django.db import connection
 from django.test import RequestFactory, override_settings
 
 from cpe.core.models import AppendOnlyError, AuditEntry
+from cpe.core.privacy import contains_id_number, id_check_character
 from cpe.core.services import Actor, audit_record, client_ip
 
 
@@ -43,6 +44,20 @@ def test_id_numbers_typed_into_a_reason_or_a_changed_field_are_kept_masked(regio
     assert entry.changes["after"] == {"note": ["order 420102198503120021 and 420102198503120024x"]}
     stored = AuditEntry.objects.filter(pk=entry.pk).values_list("reason", "changes").get()
     assert "198503120024" not in str(stored).replace("420102198503120024x", "")
+
+
+def test_a_long_number_whose_check_character_fits_but_whose_birth_date_does_not_exist_is_kept(
+    regions, system_actor
+):
+    """One long number of another kind in eleven has a check character that fits."""
+    body = "42010219851350001"  # born in the thirteenth month
+    number = body + id_check_character(body)
+    entry = audit_record(
+        actor=system_actor, action="bureau.update", target=regions["420102"], reason=number
+    )
+    assert entry.reason == number
+    assert not contains_id_number(f"证书编号 {number}")
+    assert contains_id_number("证书编号 420102198503120024")
 
 
 def test_it_refuses_to_change_an_entry_through_the_model(entry):

@@ -87,6 +87,22 @@ def record_all_or_nothing_job(context: JobContext) -> dict:
     return {"seen": seen}
 
 
+@job_kind("tests.record_with_aside_lost", "Record rows; the progress connection is cut")
+def record_with_aside_lost_job(context: JobContext) -> dict:
+    seen = []
+    with transaction.atomic():
+        context.progress(1, total=3)
+        seen.append(_progress_seen_elsewhere(context.job.pk))
+        with connection.cursor() as cursor:  # as a restart of the database would
+            cursor.execute(
+                "SELECT pg_terminate_backend(%s)", [context._aside.connection.info.backend_pid]
+            )
+        for done in (2, 3):
+            context.progress(done)
+            seen.append(_progress_seen_elsewhere(context.job.pk))
+    return {"seen": seen}
+
+
 def _scratch_files() -> list[Path]:
     directory = Path(Job._meta.get_field("result_file").storage.path(SCRATCH_DIRECTORY))
     return list(directory.glob("*")) if directory.is_dir() else []
@@ -281,8 +297,8 @@ def test_a_real_consumer_takes_the_job_from_the_queue_storage(regions, users, mo
 def test_a_stalled_job_whose_row_an_open_transaction_holds_is_not_failed_nor_waited_for(
     regions, users
 ):
-    """A long recording reports its progress inside its own transaction: its job row stays
-    locked, and silent to others, while the worker is alive."""
+    """A handler whose progress could not be reported aside writes it in its own
+    transaction: its job row stays locked, and silent to others, while the worker is alive."""
     if connection.vendor != "postgresql":
         pytest.skip("a second connection holding a row lock: PostgreSQL")
     job = job_enqueue(
@@ -343,6 +359,20 @@ def test_progress_on_a_row_the_handler_holds_is_written_in_its_transaction(offic
     job.refresh_from_db()
     assert job.state == Job.State.SUCCEEDED, job.error
     assert job.result == {"seen": [[0, 0], [0, 0], [0, 0]]}  # only at the commit
+    assert (job.progress_done, job.progress_total) == (3, 3)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_lost_progress_connection_leaves_the_job_running_with_its_progress_at_the_commit(
+    officer_actor,
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("progress reported through a second connection: PostgreSQL")
+    job = job_enqueue(kind="tests.record_with_aside_lost", actor=officer_actor)  # run at once
+    job.refresh_from_db()
+    assert job.state == Job.State.SUCCEEDED, job.error
+    assert job.result == {"seen": [[1, 3], [1, 3], [1, 3]]}  # the rest only at the commit
     assert (job.progress_done, job.progress_total) == (3, 3)
 
 

@@ -132,6 +132,15 @@ def test_an_id_number_in_a_decision_reason_is_kept_masked_and_the_ledger_still_v
     assert ledger_verify() == []  # sealed as stored
 
 
+def test_an_id_number_cut_by_the_length_of_a_reason_leaves_no_digits_of_it(applicant, users):
+    number = make_id_number(sequence=11)
+    reason = "核" * 490 + number  # 508 characters: kept to 500, after masking
+    rejected = credit_application_reject(
+        actor=officer_actor(users), application=apply_for_credits(applicant), reason=reason
+    )
+    assert rejected.decision_reason == "核" * 490 + number[:6] + "****"
+
+
 def test_it_refuses_the_same_activity_twice_naming_the_first_application(applicant):
     first = apply_for_credits(applicant)
     with pytest.raises(ValidationError) as refused:
