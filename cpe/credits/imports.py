@@ -37,6 +37,7 @@ from django.utils.translation import gettext_lazy
 
 from cpe.core.capabilities import Capability
 from cpe.core.models import Job
+from cpe.core.privacy import scrub_id_numbers
 from cpe.core.selectors import waits_on_a_stopped_job
 from cpe.core.services import Actor, audit_record, job_enqueue
 from cpe.credits.conversion import KIND_LABELS, KINDS
@@ -364,10 +365,12 @@ def credit_import_start(*, actor: Actor, district: Region, upload: UploadedFile)
         file_format = inspect_upload(upload.name or "", head)
     except FileRefused as refused:
         raise ValidationError({"file": [str(refused)]}) from None
+    # People name files after someone's ID number: kept masked.
+    file_name = scrub_id_numbers(PurePath(upload.name or f"credits.{file_format}").name)
     with transaction.atomic():
         credit_import = CreditImport(
             district=district,
-            file_name=PurePath(upload.name or f"credits.{file_format}").name[:200],
+            file_name=file_name[:200],
             file_format=file_format,
             created_by=actor.user,
         )

@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 
 from cpe.core.capabilities import Capability
 from cpe.core.models import Job
+from cpe.core.privacy import scrub_id_numbers
 from cpe.core.services import Actor, audit_record, job_enqueue, snapshot
 from cpe.regions import hooks
 from cpe.regions.models import Bureau, Region, RegionPolicy, RegionPolicyCap, SupportContact
@@ -367,7 +368,7 @@ def _recompute_in_background(
             "region_path": scope.region_path,
             "first_year": scope.first_year,
             "last_year": scope.last_year,
-            "reason": reason,
+            "reason": scrub_id_numbers(reason),  # kept with the job for 90 days
         },
         region_path=policy.region.path,
     )

@@ -47,6 +47,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from cpe.core.models import AuditEntry, Job
+from cpe.core.privacy import scrub_id_numbers
 from cpe.core.selectors import waits_on_a_stopped_job
 from cpe.core.services import Actor, audit_record, job_enqueue
 from cpe.regions.models import Region
@@ -827,7 +828,8 @@ def learner_import_start(*, actor: Actor, district: Region, upload: UploadedFile
     learner_import = LearnerImport(
         district=district,
         created_by=actor.user,
-        file_name=PurePath(upload.name or "").name[:255],
+        # People name files after someone's ID number: kept masked.
+        file_name=scrub_id_numbers(PurePath(upload.name or "").name)[:255],
         file_format=file_format,
     )
     learner_import.upload.save("upload", upload, save=False)

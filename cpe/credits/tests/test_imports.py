@@ -507,6 +507,12 @@ def test_a_check_whose_worker_died_is_checked_again_after_housekeeping(people, u
     assert credit_import.job.state == "succeeded"
 
 
+def test_a_file_named_after_an_id_number_is_kept_under_a_masked_name(people, users):
+    number = make_id_number(sequence=321)
+    credit_import = upload(users, xlsx([exam_row(people[0])]), name=f"考试合格名单{number}.xlsx")
+    assert credit_import.file_name == f"考试合格名单{number[:6]}********{number[-4:]}.xlsx"
+
+
 def test_a_check_the_queue_lost_is_checked_again_after_a_day(people, users):
     officer = Actor(user=users["district_officer"])
     # Uploaded, but the check's message never reaches a worker (the queue was flushed).

@@ -18,10 +18,12 @@ from cpe.learning.testing import collected_learner
 from cpe.regions.models import RegionPolicy, RegionPolicyCap
 from cpe.regions.policy import policy_for
 from cpe.regions.services import POLICY_FIELDS
+from cpe.registry.testing import make_id_number
 
 pytestmark = pytest.mark.django_db
 
 YEAR = timezone.localdate().year
+CALLER = make_id_number(sequence=9)  # an ID number someone types into a reason
 
 
 def form_data(region, year, **changes) -> dict:
@@ -196,7 +198,11 @@ def test_a_large_recomputation_runs_in_a_background_job_with_a_progress_bar(
         response = city_admin.post(
             f"/staff/rules/420100/{YEAR - 1}/",
             form_data(
-                regions["420100"], YEAR - 1, annual_credits=100, recompute="on", reason="新规定"
+                regions["420100"],
+                YEAR - 1,
+                annual_credits=100,
+                recompute="on",
+                reason=f"新规定，{CALLER}来电",
             ),
         )
     job = Job.objects.get(kind="regions.recompute_year_status")
@@ -207,7 +213,9 @@ def test_a_large_recomputation_runs_in_a_background_job_with_a_progress_bar(
     assert job.result == {"changed": 1, "status_changed": 1}
     assert YearStatus.objects.get(learner=complete_learner).status == "in_progress"
     audit = AuditEntry.objects.get(action="region_policy.recompute")
-    assert audit.reason == "新规定" and audit.target_id == str(row.pk)
+    masked = f"新规定，{CALLER[:6]}********{CALLER[-4:]}来电"
+    assert audit.reason == masked and audit.target_id == str(row.pk)
+    assert job.params["reason"] == masked  # kept with the job: masked too
     assert city_admin.get(f"/staff/jobs/{job.pk}/").status_code == 200
 
 

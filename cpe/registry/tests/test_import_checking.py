@@ -34,6 +34,7 @@ from cpe.registry.services import (
     learner_collect,
     learner_find_by_id_number,
 )
+from cpe.registry.testing import make_id_number
 from cpe.registry.tests.conftest import applied, checked, csv_bytes, no_progress, rows, xlsx
 
 # Ten ways a row goes wrong, each in a different field.
@@ -73,6 +74,15 @@ def test_a_thousand_row_file_with_ten_bad_rows_reports_exactly_those_ten(officer
         10,
     )
     assert not Learner.objects.exists()  # checking writes no learner
+
+
+def test_a_file_named_after_an_id_number_is_kept_and_recorded_under_a_masked_name(officer):
+    number = make_id_number(sequence=321)
+    learner_import = applied(officer, checked(officer, xlsx(rows(1)), name=f"{number}.xlsx"))
+    masked = f"{number[:6]}********{number[-4:]}.xlsx"
+    assert learner_import.file_name == masked
+    change = LearnerStatusChange.objects.get(to_status="collected")
+    assert number not in change.reason and masked in change.reason
 
 
 def test_each_bad_row_names_its_field_in_chinese_and_english(officer):
