@@ -182,10 +182,10 @@ class JobContext:
         committed at once. Not when that connection cannot see or lock the row (the handler's
         transaction created or updated it): then False, and the caller writes it in the
         handler's transaction. SQLite has one writer at a time: there, always False."""
-        if connection.vendor != "postgresql" or not connection.in_atomic_block:
+        if self._aside_failed or connection.vendor != "postgresql":
             return False
-        if self._aside_failed:
-            return False
+        if not connection.in_atomic_block:
+            return False  # an UPDATE on the handler's connection commits at once
         table = connection.ops.quote_name(Job._meta.db_table)
         assignments = ", ".join(f"{connection.ops.quote_name(name)} = %s" for name in fields)
         try:

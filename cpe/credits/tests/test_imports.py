@@ -486,14 +486,18 @@ def test_a_recording_whose_worker_died_can_be_checked_again_or_abandoned_after_h
     assert CreditEntry.objects.count() == 0
 
 
-def test_a_check_whose_worker_died_is_checked_again_after_housekeeping(people, users):
-    officer = Actor(user=users["district_officer"])
-    # Uploaded, but the check's job is never run to its end.
-    credit_import = imports.credit_import_start(
-        actor=officer,
+def _uploaded_unchecked(people, users) -> CreditImport:
+    """A one-row file uploaded, its check's job queued and left alone."""
+    return imports.credit_import_start(
+        actor=Actor(user=users["district_officer"]),
         district=users["district_officer"].region,
         upload=SimpleUploadedFile("credits.xlsx", xlsx([exam_row(people[0])])),
     )
+
+
+def test_a_check_whose_worker_died_is_checked_again_after_housekeeping(people, users):
+    officer = Actor(user=users["district_officer"])
+    credit_import = _uploaded_unchecked(people, users)  # its check never run to its end
     _worker_dies(credit_import.job)
     assert not imports.credit_import_stopped(credit_import)
     jobs_housekeep()
@@ -515,12 +519,8 @@ def test_a_file_named_after_an_id_number_is_kept_under_a_masked_name(people, use
 
 def test_a_check_the_queue_lost_is_checked_again_after_a_day(people, users):
     officer = Actor(user=users["district_officer"])
-    # Uploaded, but the check's message never reaches a worker (the queue was flushed).
-    credit_import = imports.credit_import_start(
-        actor=officer,
-        district=users["district_officer"].region,
-        upload=SimpleUploadedFile("credits.xlsx", xlsx([exam_row(people[0])])),
-    )
+    # Its check's message never reaches a worker (the queue was flushed).
+    credit_import = _uploaded_unchecked(people, users)
     Job.objects.filter(pk=credit_import.job.pk).update(
         created_at=timezone.now() - timedelta(days=1, minutes=1)
     )
