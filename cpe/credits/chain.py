@@ -199,7 +199,7 @@ def _status_text(values: dict[str, Any]) -> str:
 @dataclass(frozen=True)
 class LedgerProblem:
     """One thing wrong in a learner's ledger. `kind` is one of: link, seal, key, no_head,
-    head_seal, count, tail, year_status."""
+    head_seal, count, tail, running, year_status."""
 
     learner_id: int
     entry_id: int | None
@@ -304,6 +304,43 @@ def _head_problems(
     return problems
 
 
+def _running_problems(learner_id: int, entries: list[CreditEntry]) -> list[LedgerProblem]:
+    """Entries whose running sums are not the year's credits up to them in the order they
+    were recorded. Only years where every entry carries its sums are checked: elsewhere the
+    recomputation does not read them, and an entry recorded out of order leaves the sums
+    of those before it short, as they were written."""
+    by_year: dict[int, list[CreditEntry]] = {}
+    for entry in entries:
+        by_year.setdefault(entry.year, []).append(entry)
+    problems = []
+    for year_entries in by_year.values():
+        if any(
+            entry.running_total is None or entry.running_professional is None
+            for entry in year_entries
+        ):
+            continue
+        total = professional = 0
+        for entry in sorted(year_entries, key=lambda e: (e.created_at, e.pk)):
+            tenths = int(entry.credits * 10)
+            total += tenths
+            if entry.category == CreditEntry.Category.PROFESSIONAL:
+                professional += tenths
+            if (entry.running_total, entry.running_professional) != (total, professional):
+                problems.append(
+                    LedgerProblem(
+                        learner_id,
+                        entry.pk,
+                        f"its running sums are {entry.running_total / 10} and "
+                        f"{entry.running_professional / 10} professional credits; the year's "
+                        f"entries up to it add up to {total / 10} and {professional / 10} "
+                        "(edited behind the application's back; the recomputation reads them)",
+                        "running",
+                        entry.year,
+                    )
+                )
+    return problems
+
+
 def _status_problems(
     learner_id: int,
     entries: list[CreditEntry],
@@ -344,6 +381,7 @@ def _learner_problems(
     return (
         _chain_problems(learner_id, entries)
         + _head_problems(learner_id, entries, head)
+        + _running_problems(learner_id, entries)
         + _status_problems(learner_id, entries, statuses, policy_of)
     )
 
@@ -425,8 +463,8 @@ def ledger_verify() -> list[LedgerProblem]:
     """Everything wrong in the ledger, learner by learner: an entry whose link does not name
     the entry before it, or whose seal is not the ledger key's seal of its fields; a chain
     head that does not verify, or whose count or last entry the ledger no longer has (a
-    deleted tail, or a whole chain); and a year whose stored status is not what the engine
-    computes from the ledger."""
+    deleted tail, or a whole chain); an entry whose running sums do not add up; and a year
+    whose stored status is not what the engine computes from the ledger."""
     policies = _Policies()
     problems: list[LedgerProblem] = []
     streams = (

@@ -111,6 +111,14 @@ class CreditEntry(models.Model):
         related_name="reversed_by",
         verbose_name=_("reverses"),
     )
+    # The year's credits as recorded up to and including this entry, in the order entries
+    # were recorded (time, then id), as whole tenths: all of them and the professional ones.
+    # Written once on append, under the learner's lock; left empty for an entry recorded
+    # with a time before the year's latest, since the sums of the entries after it would
+    # then leave it out. Derived data, not sealed: `verify_ledger` checks them against the
+    # credits, and the recomputation reads them only for a year where none is empty.
+    running_total = models.IntegerField(null=True, blank=True, editable=False)
+    running_professional = models.IntegerField(null=True, blank=True, editable=False)
     previous_hash = models.CharField(max_length=64, blank=True)
     entry_hash = models.CharField(max_length=64)
     # Which of LEDGER_KEYS sealed `entry_hash` (the first at the time), so keys can rotate.
@@ -128,9 +136,19 @@ class CreditEntry(models.Model):
             # A learner's entries year by year in the order they were recorded, with what
             # the yearly status counts: the recomputation reads the whole ledger from this
             # index alone, in order, without a sort. (Key columns rather than INCLUDE, which
-            # SQLite lacks; `id` is unique, so the last three never decide an order.)
+            # SQLite lacks; `id` is unique, so the columns after it never decide an order.)
             models.Index(
-                fields=["learner", "year", "created_at", "id", "category", "source", "credits"],
+                fields=[
+                    "learner",
+                    "year",
+                    "created_at",
+                    "id",
+                    "category",
+                    "source",
+                    "credits",
+                    "running_total",
+                    "running_professional",
+                ],
                 name="credit_entry_recorded_order",
             )
         ]

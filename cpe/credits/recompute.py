@@ -8,16 +8,16 @@ million learners are recomputed in the database rather than row by row in Python
    latest row not after the year: as `cpe.regions.policy.policy_for`; any other year has
    the rules of the nearest of those), and their caps per source beside them;
 2. one pass over the ledger in the order of its covering index (learner, year, the order
-   entries were recorded), the stored moments beside it in the same order, each
-   learner-year summed as its entries go by: the counted credits (`engine.counted`'s rule:
-   at most the cap, professional credits first), and whether the stored moment the rules
-   were first met still holds (where no cap binds, the credits as recorded up to it and
-   before it tell). That settles every year without a reversal but those whose caps bind
-   and which met the rules, and every year whose credits ever earned (none taken back,
-   none capped) would not meet the rules either;
-3. the other years (a reversal, a cap that binds, or a moment missing or wrong) are read
-   again in the order their entries were recorded: running sums by window functions, and
-   the first moment those met the year's rules is `met_at`;
+   entries were recorded), each learner-year summed as its entries go by: the counted
+   credits (`engine.counted`'s rule: at most the cap, professional credits first), and the
+   first entry whose running sums (stored on each entry as it was appended) met each pair
+   of minimums the rules hold. That settles every year without a reversal but those whose
+   caps bind or which have an entry without running sums, and every year whose credits
+   ever earned (none taken back, none capped) would not meet the rules either;
+3. the other years (a reversal, a cap that binds, an entry without running sums, or
+   minimums beyond the pairs summed) are read again in the order their entries were
+   recorded: running sums by window functions, and the first moment those met the year's
+   rules is `met_at`;
 4. only the years whose stored row differs are kept; a `YearStatusChange` is written for
    each whose status changed, and those rows are upserted.
 
@@ -31,7 +31,7 @@ written.
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -172,21 +172,21 @@ def recompute_statements(
     whose `cap_<i>` column is the cap of `rules.sources[i]` (NULL: not capped there).
 
     1. `recompute_judged`: one pass over the ledger in the order of its covering index
-       (learner, year, recording order) beside the stored moments in the same order,
-       summed one learner-year after another as they go by (no hash of millions of years,
-       no sort of the ledger): the counted credits at the end, whether a reversal is among
-       the entries, and the credits as recorded up to and before the stored `met_at`; the
-       stored row is joined to each year's sums. Without a reversal the credits only grow,
-       so a year that does not meet the rules at the end never did, and a cap that does
-       not bind at the end never bound. Where none binds, the counted credits are the
-       recorded ones, and the rules were first met at the stored moment exactly when they
-       are met with the entries up to it and not with those before it. Nor did a year with
-       a reversal meet the rules if its credits ever earned (none taken back or capped)
-       would not. Those years are settled here, and kept only if their stored row differs.
-    2. `recompute_met`: for the other years (a reversal, a cap that binds, or no or another
-       stored `met_at`),
-       their entries looked up in the index and put in order, running sums by window
-       functions (each capped source its own), and the first moment the rules were met.
+       (learner, year, recording order), summed one learner-year after another as they go
+       by (no hash of millions of years, no sort of the ledger): the counted credits at the
+       end, whether a reversal is among the entries, whether every entry carries its
+       running sums, and for each pair of minimums in `rules.pairs` the time of the first
+       entry whose running sums met it; the stored row is joined to each year's sums.
+       Without a reversal the credits only grow, so a year that does not meet the rules at
+       the end never did, and a cap that does not bind at the end never bound. Where none
+       binds, the counted credits are the recorded ones, so the rules were first met when
+       the running sums first met them. Nor did a year with a reversal meet the rules if
+       its credits ever earned (none taken back or capped) would not. Those years are
+       settled here, and kept only if their stored row differs.
+    2. `recompute_met`: for the other years (a reversal, a cap that binds, an entry without
+       running sums, or minimums beyond the pairs summed), their entries looked up in the
+       index and put in order, running sums by window functions (each capped source its
+       own), and the first moment the rules were met.
     3. `recompute_diff`: the outcome against the stored rows.
     """
     t = _tables()
@@ -210,6 +210,7 @@ def recompute_statements(
         else "0"
     )
     entry_columns = f"""e.learner_id, e.year, e.created_at, e.id,
+               e.running_total, e.running_professional,
                {tenths_sql("e.credits")} AS tenths,
                {source_kind} + {is_professional} AS kind,
                {is_professional} AS professional"""
@@ -268,6 +269,23 @@ def recompute_statements(
         ]
     )
     final_meets = meets(("c.professional", "c.total"), "c")
+    # The first moment each pair of minimums (annual, professional) was met by the running
+    # sums, as one column each; `recompute_rules.pair` says which column a year reads.
+    first_met = (
+        ",\n               ".join(
+            f"MIN(en.created_at) FILTER (WHERE en.running_total >= {int(annual)}"
+            f" AND en.running_professional >= {int(professional)}) AS met_{n}"
+            for n, (annual, professional) in enumerate(rules.pairs)
+        )
+        or "NULL AS met_none"
+    )
+    met_candidate = (
+        "CASE r.pair "
+        + " ".join(f"WHEN {n} THEN m.met_{n}" for n in range(len(rules.pairs)))
+        + " END"
+        if rules.pairs
+        else "NULL"
+    )
     judged = f"""
     WITH entry AS (
         SELECT {entry_columns}
@@ -287,9 +305,8 @@ def recompute_statements(
         FROM {t["status"]} s
         ORDER BY s.learner_id, s.year
     ),
-    -- Each learner-year: its sums, and those up to and before its stored moment (the
-    -- stored rows with a moment beside the entries, only those: the unique constraint tells
-    -- the planner there is at most one for each year, so none is read again per entry).
+    -- Each learner-year: its sums, whether every entry carries its running sums, and the
+    -- first moment those met each pair of minimums the rules hold.
     summary AS (
         SELECT en.learner_id, en.year,
                SUM(en.tenths) AS all_total,
@@ -300,21 +317,10 @@ def recompute_statements(
                COALESCE(SUM(en.tenths) FILTER (WHERE en.tenths < 0), 0) AS taken_total,
                COALESCE(SUM(en.tenths) FILTER (WHERE en.tenths < 0 AND en.professional = 1), 0)
                    AS taken_professional,
-               -- As recorded, not counted: the counted credits are never more, and the same
-               -- while no cap binds.
-               COALESCE(SUM(en.tenths) FILTER (WHERE en.created_at <= sm.met_at), 0)
-                   AS upto_total,
-               COALESCE(SUM(en.tenths) FILTER (WHERE en.created_at <= sm.met_at
-                                                 AND en.professional = 1), 0)
-                   AS upto_professional,
-               COALESCE(SUM(en.tenths) FILTER (WHERE en.created_at < sm.met_at), 0)
-                   AS before_total,
-               COALESCE(SUM(en.tenths) FILTER (WHERE en.created_at < sm.met_at
-                                                 AND en.professional = 1), 0)
-                   AS before_professional
+               COUNT(*) - COUNT(en.running_total) AS without_sums,
+               -- As recorded, not counted: the same while no cap binds.
+               {first_met}
         FROM entry en
-        LEFT JOIN {t["status"]} sm
-          ON sm.learner_id = en.learner_id AND sm.year = en.year AND sm.met_at IS NOT NULL
         GROUP BY en.learner_id, en.year
     ),
     -- The uncapped sources' credits: all of them less the capped sources'.
@@ -330,14 +336,10 @@ def recompute_statements(
         SELECT m.learner_id, m.year, CASE WHEN m.taken_total < 0 THEN 1 ELSE 0 END AS has_reversal,
                r.annual_tenths, r.professional_tenths{cap_columns("r")},
                {final_total} AS total, {final_professional} AS professional,
-               -- (Only a year with a stored moment has a moment to check; the credits up
-               -- to it count as recorded only where no cap binds.)
-               CASE WHEN s.met_at IS NOT NULL AND {caps_never_bind}
-                         AND {meets(("m.upto_professional", "m.upto_total"), "r")}
-                    THEN 1 ELSE 0 END AS upto_met,
-               CASE WHEN s.met_at IS NOT NULL
-                         AND {meets(("m.before_professional", "m.before_total"), "r")}
-                    THEN 1 ELSE 0 END AS before_met,
+               CASE WHEN {caps_never_bind} THEN 1 ELSE 0 END AS caps_never_bind,
+               -- The first moment the running sums met the year's minimums: only where
+               -- every entry carries its sums and the minimums are one of the pairs summed.
+               CASE WHEN m.without_sums = 0 THEN {met_candidate} END AS met_candidate,
                -- Every credit ever earned in the year, none taken back, none capped: the
                -- most the running sums can ever have counted.
                CASE WHEN {
@@ -361,10 +363,12 @@ def recompute_statements(
                CASE WHEN c.has_reversal = 0 AND NOT {final_meets} THEN 1
                     -- With a reversal too: never met if all it ever earned would not meet.
                     WHEN c.could_meet = 0 THEN 1
-                    WHEN c.has_reversal = 0 AND c.old_met_at IS NOT NULL
-                         AND c.upto_met = 1 AND c.before_met = 0 THEN 1
+                    -- Credits that only grew, counted as recorded all along: the running
+                    -- sums tell when the rules were first met.
+                    WHEN c.has_reversal = 0 AND c.caps_never_bind = 1
+                         AND c.met_candidate IS NOT NULL THEN 1
                     ELSE 0 END AS settled,
-               CASE WHEN c.has_reversal = 0 AND {final_meets} THEN c.old_met_at END
+               CASE WHEN c.has_reversal = 0 AND {final_meets} THEN c.met_candidate END
                    AS settled_met_at
         FROM counted c
     )
@@ -453,6 +457,10 @@ class ResolvedRules:
     sources: list[str]
     first_year: int
     last_year: int
+    # The pairs of minimums (annual, professional tenths) the first pass finds the moment
+    # first met for: `recompute_rules.pair` is the index of a row's pair, NULL for a pair
+    # beyond the first MAX_PAIRS (its years are read again by the second pass).
+    pairs: list[tuple[int, int]] = field(default_factory=list)
 
     def year_sql(self, year: str) -> str:
         first, last = int(self.first_year), int(self.last_year)
@@ -460,6 +468,11 @@ class ResolvedRules:
             f"(CASE WHEN {year} < {first} THEN {first}"
             f" WHEN {year} > {last} THEN {last} ELSE {year} END)"
         )
+
+
+# At most this many pairs of minimums get a column of their own in the first pass; each
+# costs a conditional MIN over every entry. Provinces hold one or two.
+MAX_PAIRS = 8
 
 
 def resolve_policies(cursor, *, region_path: str = "") -> ResolvedRules:
@@ -523,6 +536,23 @@ def resolve_policies(cursor, *, region_path: str = "") -> ResolvedRules:
             """,  # noqa: S608 (table names from the models, values as parameters)
         )
     )
+    cursor.execute(
+        "SELECT annual_tenths, professional_tenths FROM recompute_policy"
+        " GROUP BY annual_tenths, professional_tenths"
+        " ORDER BY COUNT(*) DESC, annual_tenths, professional_tenths"
+    )
+    pairs = [(int(annual), int(professional)) for annual, professional in cursor.fetchall()]
+    pairs = pairs[:MAX_PAIRS]
+    pair = (
+        "CASE "
+        + " ".join(
+            f"WHEN p.annual_tenths = {annual} AND p.professional_tenths = {professional} THEN {n}"
+            for n, (annual, professional) in enumerate(pairs)
+        )
+        + " END"
+        if pairs
+        else "NULL"
+    )
     cursor.execute("SELECT DISTINCT source FROM recompute_cap ORDER BY source")
     sources = [source for (source,) in cursor.fetchall()]
     caps = "".join(f", c{i}.cap_tenths AS cap_{i}" for i in range(len(sources)))
@@ -534,14 +564,14 @@ def resolve_policies(cursor, *, region_path: str = "") -> ResolvedRules:
     cursor.execute(
         _temporary(
             "recompute_rules",
-            "SELECT p.district_id, p.year, p.annual_tenths, p.professional_tenths"  # noqa: S608
-            f"{caps} FROM recompute_policy p{joins}",
+            "SELECT p.district_id, p.year, p.annual_tenths, p.professional_tenths,"  # noqa: S608
+            f" {pair} AS pair{caps} FROM recompute_policy p{joins}",
         ),
         sources,
     )
     if connection.vendor == "postgresql":
         cursor.execute("ANALYZE recompute_rules")
-    return ResolvedRules(sources=sources, first_year=first_year, last_year=last_year)
+    return ResolvedRules(sources=sources, first_year=first_year, last_year=last_year, pairs=pairs)
 
 
 # How each statement must run on PostgreSQL, whatever the planner guesses from its

@@ -75,11 +75,37 @@ def _append(
         reverses=reverses,
         created_at=now or timezone.now(),
     )
+    entry.running_total, entry.running_professional = _running_sums(entry)
     entry_seal(entry, previous_hash=head.last_hash if head is not None else "")
     entry.save()
     ledger_head_advance(head=head, entry=entry)
     year_status_refresh(learner=learner, year=year, entry=entry)
     return entry
+
+
+def _tenths(credits: Decimal) -> int:
+    return int(credits * 10)
+
+
+def _running_sums(entry: CreditEntry) -> tuple[int | None, int | None]:
+    """The year's credits as recorded up to and including `entry` (all, professional), in
+    tenths, or none for an entry recorded with a time before the year's latest: the sums of
+    the entries after it cannot change, so they would leave it out. The caller holds the
+    learner's lock, so no entry of the year is appended meanwhile, and `entry` (not saved
+    yet) will have the largest id of them."""
+    total = professional = 0
+    for credits, category, created_at in CreditEntry.objects.filter(
+        learner_id=entry.learner_id, year=entry.year
+    ).values_list("credits", "category", "created_at"):
+        if created_at > entry.created_at:
+            return None, None
+        total += _tenths(credits)
+        if category == CreditEntry.Category.PROFESSIONAL:
+            professional += _tenths(credits)
+    total += _tenths(entry.credits)
+    if entry.category == CreditEntry.Category.PROFESSIONAL:
+        professional += _tenths(entry.credits)
+    return total, professional
 
 
 # --- Recording and reversing ----------------------------------------------------------

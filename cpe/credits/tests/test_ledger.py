@@ -4,6 +4,7 @@ refused with the field it concerns."""
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -20,9 +21,11 @@ from cpe.credits.chain import LedgerIntegrityError, entry_digest, ledger_verify
 from cpe.credits.models import CreditEntry, LedgerHead, YearStatus, YearStatusChange
 from cpe.credits.services import credit_reverse
 from cpe.credits.testing import SYSTEM, record, sha256_as_before
+from cpe.learning.testing import collected_learner
 
 pytestmark = pytest.mark.django_db
 YEAR = timezone.localdate().year
+HOUR = datetime.timedelta(hours=1)
 
 
 def test_recording_credits_appends_an_entry_chained_to_the_one_before(learner):
@@ -363,3 +366,64 @@ def test_the_check_reports_the_same_when_run_outside_a_transaction_as_the_comman
     YearStatus.objects.filter(learner=edited).update(total_credits=60)
     problems = ledger_verify()
     assert [(p.learner_id, p.kind) for p in problems] == [(edited.pk, "year_status")]
+
+
+# --- Running sums ------------------------------------------------------------------------------
+
+
+def _sums(*entries: CreditEntry) -> list[tuple[int | None, int | None]]:
+    rows = dict(
+        (pk, (total, professional))
+        for pk, total, professional in CreditEntry.objects.filter(
+            pk__in=[entry.pk for entry in entries]
+        ).values_list("pk", "running_total", "running_professional")
+    )
+    return [rows[entry.pk] for entry in entries]
+
+
+def test_each_entry_carries_its_years_running_sums_in_tenths(regions):
+    learner = collected_learner(district=regions["420102"], qualification_year=YEAR - 3)
+    start = timezone.now() - datetime.timedelta(hours=5)
+    first = record(learner, 30, now=start)
+    second = record(
+        learner, Decimal("12.5"), category=CreditEntry.Category.PUBLIC, now=start + HOUR
+    )
+    elsewhere = record(learner, 7, year=YEAR - 1, now=start + HOUR)
+    reversal = credit_reverse(actor=SYSTEM, entry=first, reason="重复登记", now=start + 2 * HOUR)
+    # Each year sums on its own; a reversal takes its credits off the sums.
+    assert _sums(first, second, elsewhere, reversal) == [
+        (300, 300),
+        (425, 300),
+        (70, 70),
+        (125, 0),
+    ]
+    assert ledger_verify() == []
+
+
+def test_an_entry_dated_before_the_years_latest_has_no_running_sums(learner):
+    start = timezone.now() - datetime.timedelta(hours=5)
+    later = record(learner, 30, now=start + 2 * HOUR)
+    earlier = record(learner, 10, now=start)
+    # Same moment as the latest: recorded after it (a larger id), so in order.
+    tied = record(learner, 5, now=start + 2 * HOUR)
+    last = record(learner, 5, now=start + 3 * HOUR)
+    # The sums of the entry after it would leave it out: it gets none, and the year is
+    # left to the recomputation's second pass. Those after it count it.
+    assert _sums(later, earlier, tied, last) == [(300, 300), (None, None), (450, 450), (500, 500)]
+    assert ledger_verify() == []
+
+
+def test_verify_ledger_catches_running_sums_edited_with_raw_sql(make_learner):
+    learner, honest = make_learner(), make_learner()
+    first = record(learner, 30)
+    record(learner, 40)
+    record(honest, 90)
+    with connection.cursor() as cursor:
+        _as_the_database_owner(
+            cursor,
+            "UPDATE credits_creditentry SET running_total = 900 WHERE id = %s",
+            [first.pk],
+        )
+    problems = ledger_verify()
+    assert _kinds(problems) == {(learner.pk, first.pk, "running")}
+    assert "90.0" in problems[0].problem and "30" in problems[0].problem

@@ -1,6 +1,7 @@
 """The migration that seals the existing ledger with the ledger key: a ledger that verified
 before verifies after, an entry edited before stays reported, evidence comes from the approved
-application, every learner gets a head; backwards the plain hashes come back."""
+application, every learner gets a head; backwards the plain hashes come back. And the one
+that gives the existing entries their running sums."""
 
 from __future__ import annotations
 
@@ -18,14 +19,14 @@ from cpe.credits.testing import sha256_as_before
 from cpe.learning.testing import collected_learner
 
 BEFORE = [("credits", "0004_application_once_while_waiting")]
-AFTER = [("credits", "0006_ledger_sealed_with_key")]
 YEAR = timezone.localdate().year
 
 
-def migrate(targets: list[tuple[str, str]]) -> MigrationExecutor:
+def migrate(targets: list[tuple[str, str]] | None = None) -> MigrationExecutor:
+    """Migrate to `targets`, or to the latest state (which the application's code reads)."""
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
-    executor.migrate(targets)
+    executor.migrate(targets if targets is not None else executor.loader.graph.leaf_nodes())
     return executor
 
 
@@ -95,7 +96,12 @@ def test_the_existing_ledger_is_sealed_with_the_key_and_an_earlier_edit_stays_re
             state="approved",
             entry_id=honest_entries[0].pk,
         )
-        migrate(AFTER)
+        migrate()
+        sums = list(
+            CreditEntry.objects.filter(learner_id__in=[honest.pk, tampered.pk])
+            .order_by("id")
+            .values_list("running_total", "running_professional")
+        )
         year_status_recompute_all()
         problems = ledger_verify()
         heads = {head.learner_id: head for head in LedgerHead.objects.all()}
@@ -105,12 +111,14 @@ def test_the_existing_ledger_is_sealed_with_the_key_and_an_earlier_edit_stays_re
         plain_again = _plain_chain_holds(old.get_model("credits", "CreditEntry"), honest.pk)
     finally:
         # Back to the latest state whatever happened, for the tests that follow.
-        executor = MigrationExecutor(connection)
-        executor.migrate(executor.loader.graph.leaf_nodes())
+        migrate()
     assert [(p.learner_id, p.entry_id, p.kind) for p in problems] == [
         (tampered.pk, edited.pk, "seal")
     ]
     assert (heads[honest.pk].entry_count, heads[tampered.pk].entry_count) == (3, 2)
     assert heads[honest.pk].last_entry_id == honest_entries[-1].pk
     assert first.evidence == f"sha256:{digest}" and first.key_id
+    # Every existing entry got the running sums of its year, in tenths (the edited entry's
+    # from its credits as they stand: the seal, not the sums, reports the edit).
+    assert sums == [(300, 300), (700, 700), (900, 900), (600, 600), (800, 800)]
     assert plain_again

@@ -13,13 +13,15 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cpe.credits import engine
+from cpe.credits.chain import ledger_verify
 from cpe.credits.models import CreditEntry, YearStatus, YearStatusChange
+from cpe.credits.recompute import _temporary, recompute_statements, resolve_policies
 from cpe.credits.services import credit_reverse, year_status_recompute_all
 from cpe.credits.testing import SYSTEM, record
 from cpe.learning.testing import collected_learner
@@ -90,7 +92,7 @@ sources = st.sampled_from([F2F, MEETING, PAPER])
 capped_items = st.lists(
     st.tuples(
         st.sampled_from([PRO, PUB]),
-        st.decimals(min_value=Decimal("0.1"), max_value=Decimal("40"), places=1),
+        st.decimals(min_value=Decimal("0.1"), max_value=Decimal("15"), places=1),
         sources,
     ),
     max_size=12,
@@ -412,3 +414,120 @@ def test_one_stored_value_out_of_step_with_the_ledger_is_found_and_put_right(reg
         **right,
         "updated_at": YearStatus.objects.get(learner=learner, year=YEAR).updated_at,
     }
+
+
+# --- The running sums on each entry -----------------------------------------------------------
+
+
+def _first_pass() -> dict[tuple[int, int], int]:
+    """What the recomputation's first pass makes of each learner-year it keeps: 1 where it
+    settled the year itself, 0 where it leaves it to the second pass."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        rules = resolve_policies(cursor)
+        name, select, params = recompute_statements(rules=rules)[0]
+        cursor.execute(f"DROP TABLE IF EXISTS {name}")
+        cursor.execute(_temporary(name, select), params)
+        cursor.execute(f"SELECT learner_id, year, settled FROM {name}")  # noqa: S608
+        kept = {(learner_id, year): settled for learner_id, year, settled in cursor.fetchall()}
+        for table in (name, "recompute_rules", "recompute_cap", "recompute_policy"):
+            cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute("DROP TABLE IF EXISTS recompute_year")
+    return kept
+
+
+@pytest.mark.django_db
+def test_the_first_pass_finds_when_a_year_recorded_in_order_was_met_from_its_running_sums(
+    regions,
+):
+    in_order = collected_learner(
+        district=regions["420102"], sequence=1, qualification_year=YEAR - 3
+    )
+    out_of_order = collected_learner(
+        district=regions["420102"], sequence=2, qualification_year=YEAR - 3
+    )
+    at = [T0 + datetime.timedelta(hours=hour) for hour in range(3)]
+    record(in_order, 50, now=at[0])
+    record(in_order, 20, category=PUB, now=at[1])
+    record(in_order, 20, now=at[2])  # 90, 70 professional: met
+    record(out_of_order, 60, now=at[2])
+    record(out_of_order, 30, category=PUB, now=at[0])  # dated earlier: no running sums
+    expected = stored()
+    # The moments the rules were first met are lost from the stored rows.
+    YearStatus.objects.update(met_at=None)
+    assert _first_pass() == {(in_order.pk, YEAR): 1, (out_of_order.pk, YEAR): 0}
+    assert year_status_recompute_all()["changed"] == 2
+    assert stored() == expected
+    assert expected[(in_order.pk, YEAR)][4] == at[2]
+    assert expected[(out_of_order.pk, YEAR)][4] == at[2]
+
+
+@pytest.mark.django_db
+def test_minimums_beyond_the_pairs_summed_in_the_first_pass_are_left_to_the_second(
+    regions, monkeypatch
+):
+    capped(regions["420103"], YEAR - 2, caps={}, annual_credits=40, professional_credits=10)
+    learners = [
+        collected_learner(district=regions[code], sequence=n, qualification_year=YEAR - 3)
+        for n, code in enumerate(["420102", "420103"], start=1)
+    ]
+    for learner in learners:
+        for hour, credits in enumerate([30, 30, 30]):
+            record(learner, credits, now=T0 + datetime.timedelta(hours=hour))
+    expected = stored()
+    YearStatus.objects.update(met_at=None)
+    monkeypatch.setattr("cpe.credits.recompute.MAX_PAIRS", 1)
+    # One pair of minimums gets a column; the other district's year is read again.
+    assert sorted(_first_pass().values()) == [0, 1]
+    assert year_status_recompute_all()["changed"] == 2
+    assert stored() == expected
+    assert {row[4] for row in expected.values()} == {
+        T0 + datetime.timedelta(hours=1),
+        T0 + datetime.timedelta(hours=2),
+    }
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    items=st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=2),  # learner
+            st.integers(min_value=YEAR - 1, max_value=YEAR),
+            st.sampled_from([PRO, PUB]),
+            st.decimals(min_value=Decimal("0.1"), max_value=Decimal("15"), places=1),
+            sources,
+            st.integers(min_value=0, max_value=8),  # the minute it is dated
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+@pytest.mark.django_db
+def test_entries_dated_in_any_order_are_recomputed_as_the_engine_counts_them(ledger_setting, items):
+    with transaction.atomic():
+        # Recorded in the drawn order, each dated at its own minute: some before the
+        # latest of their year (no running sums), some at the same minute.
+        latest: dict[tuple[int, int], datetime.datetime] = {}
+        for learner_index, year, category, credits, source, minute in items:
+            learner = ledger_setting[learner_index]
+            now = T0 + datetime.timedelta(minutes=minute)
+            entry = record(learner, credits, category=category, year=year, source=source, now=now)
+            before = latest.get((learner.pk, year))
+            assert (entry.running_total is None) == (before is not None and now < before)
+            latest[(learner.pk, year)] = max(now, before or now)
+        expected = {key: as_row(outcome) for key, outcome in engine_outcomes().items()}
+        assert stored() == expected
+        assert ledger_verify() == []
+        YearStatus.objects.update(
+            status=YearStatus.Status.NOT_STARTED,
+            total_credits=0,
+            professional_credits=0,
+            public_credits=0,
+            met_at=None,
+        )
+        year_status_recompute_all()
+        assert stored() == expected
+        transaction.set_rollback(True)

@@ -1,0 +1,93 @@
+"""Each ledger entry carries the year's running sums (all credits and the professional ones,
+in whole tenths, in the order entries were recorded), so that the recomputation finds the
+moment a year first met its rules in its one pass over the ledger.
+
+Existing entries are filled from the ledger as it stands, every one of them: the sums are
+what they would have been had the entries been appended in the order of their times. The
+append-only trigger is off while they are written (as in 0006), and the covering index is
+built afterwards, once. The sums are not part of an entry's seal, so no hash changes. The
+SQL is frozen here, as it was at this migration.
+"""
+
+from django.db import migrations, models
+
+TABLE = "credits_creditentry"
+TRIGGER = "credits_creditentry_no_change"
+
+
+def fill_running_sums(connection) -> None:
+    """Fill every entry's running sums from the ledger: a window over each learner-year in
+    the order of (created_at, id)."""
+    postgresql = connection.vendor == "postgresql"
+    tenths = "CAST(credits * 10 AS INTEGER)" if postgresql else "CAST(ROUND(credits * 10) AS INTEGER)"
+    with connection.cursor() as cursor:
+        if postgresql:
+            # Checks of this transaction's foreign keys run now, so none is pending at ALTER TABLE.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"ALTER TABLE {TABLE} DISABLE TRIGGER {TRIGGER}")
+        cursor.execute(
+            f"""
+            UPDATE {TABLE} SET running_total = w.running_total,
+                               running_professional = w.running_professional
+            FROM (
+                SELECT id,
+                       SUM({tenths}) OVER recorded AS running_total,
+                       SUM(CASE WHEN category = 'professional' THEN {tenths} ELSE 0 END)
+                           OVER recorded AS running_professional
+                FROM {TABLE}
+                WINDOW recorded AS (
+                    PARTITION BY learner_id, year ORDER BY created_at, id
+                    ROWS UNBOUNDED PRECEDING
+                )
+            ) w
+            WHERE {TABLE}.id = w.id
+            """  # noqa: S608 (constant table name)
+        )
+        if postgresql:
+            cursor.execute(f"ALTER TABLE {TABLE} ENABLE TRIGGER {TRIGGER}")
+
+
+def fill(apps, schema_editor):
+    fill_running_sums(schema_editor.connection)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("credits", "0009_credit_import_updated_at"),
+    ]
+
+    operations = [
+        migrations.RemoveIndex(
+            model_name="creditentry",
+            name="credit_entry_recorded_order",
+        ),
+        migrations.AddField(
+            model_name="creditentry",
+            name="running_professional",
+            field=models.IntegerField(blank=True, editable=False, null=True),
+        ),
+        migrations.AddField(
+            model_name="creditentry",
+            name="running_total",
+            field=models.IntegerField(blank=True, editable=False, null=True),
+        ),
+        # Backwards the columns go, and nothing is left to undo.
+        migrations.RunPython(fill, migrations.RunPython.noop),
+        migrations.AddIndex(
+            model_name="creditentry",
+            index=models.Index(
+                fields=[
+                    "learner",
+                    "year",
+                    "created_at",
+                    "id",
+                    "category",
+                    "source",
+                    "credits",
+                    "running_total",
+                    "running_professional",
+                ],
+                name="credit_entry_recorded_order",
+            ),
+        ),
+    ]
