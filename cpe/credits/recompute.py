@@ -268,7 +268,14 @@ def recompute_statements(
             for i in range(len(sources))
         ]
     )
-    final_meets = meets(("c.professional", "c.total"), "c")
+    # No cap at all in the year's rules: the counted credits are the recorded ones at every
+    # moment, reversals or not.
+    no_caps = " AND ".join(["1 = 1"] + [f"r.cap_{i} IS NULL" for i in range(len(sources))])
+
+    def final_meets(row: str) -> str:
+        """The year's counted credits at the end (in `row`) meet its rules."""
+        return meets((f"{row}.professional", f"{row}.total"), row)
+
     # The first moment each pair of minimums (annual, professional) was met by the running
     # sums, as one column each; `recompute_rules.pair` says which column a year reads.
     first_met = (
@@ -323,11 +330,19 @@ def recompute_statements(
         FROM entry en
         GROUP BY en.learner_id, en.year
     ),
-    -- The uncapped sources' credits: all of them less the capped sources'.
+    -- The uncapped sources' credits (all of them less the capped sources'), and the stored
+    -- row beside each year's sums. Merged in here, before the learner's district, the two
+    -- sides are each one row per year, so neither is read twice or buffered (OFFSET 0
+    -- keeps the planner from joining the district first).
     summed AS (
         SELECT m.*, m.all_professional{capped_professional} AS f_u_pro,
-               m.all_total{capped_total} AS f_u_total
+               m.all_total{capped_total} AS f_u_total,
+               s.id AS old_id, COALESCE(s.status, {STATUS_CODES[engine.NOT_STARTED]}) AS old_status,
+               s.total AS old_total, s.professional AS old_professional, s.public AS old_public,
+               s.met_at AS old_met_at
         FROM summary m
+        LEFT JOIN stored s ON s.learner_id = m.learner_id AND s.year = m.year
+        {"OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1 OFFSET 0"}
     ),
     -- The district's rules and the counted credits, as columns computed once: OFFSET 0
     -- keeps the planner from copying the long expressions into every place the next step
@@ -336,10 +351,14 @@ def recompute_statements(
         SELECT m.learner_id, m.year, CASE WHEN m.taken_total < 0 THEN 1 ELSE 0 END AS has_reversal,
                r.annual_tenths, r.professional_tenths{cap_columns("r")},
                {final_total} AS total, {final_professional} AS professional,
-               CASE WHEN {caps_never_bind} THEN 1 ELSE 0 END AS caps_never_bind,
-               -- The first moment the running sums met the year's minimums: only where
-               -- every entry carries its sums and the minimums are one of the pairs summed.
-               CASE WHEN m.without_sums = 0 THEN {met_candidate} END AS met_candidate,
+               -- The running sums tell when the rules were first met where every entry
+               -- carries them, the minimums are one of the pairs summed, and the counted
+               -- credits were the recorded ones all along: no cap in the year's rules, or
+               -- credits that only grew (no reversal) and end within every cap.
+               CASE WHEN m.without_sums = 0 AND r.pair IS NOT NULL
+                         AND ({no_caps} OR (m.taken_total = 0 AND {caps_never_bind}))
+                    THEN 1 ELSE 0 END AS sums_tell,
+               {met_candidate} AS met_candidate,
                -- Every credit ever earned in the year, none taken back, none capped: the
                -- most the running sums can ever have counted.
                CASE WHEN {
@@ -348,11 +367,9 @@ def recompute_statements(
             "r",
         )
     } THEN 1 ELSE 0 END AS could_meet,
-               s.id AS old_id, COALESCE(s.status, {STATUS_CODES[engine.NOT_STARTED]}) AS old_status,
-               s.total AS old_total, s.professional AS old_professional, s.public AS old_public,
-               s.met_at AS old_met_at
+               m.old_id, m.old_status, m.old_total, m.old_professional, m.old_public,
+               m.old_met_at
         FROM summed m
-        LEFT JOIN stored s ON s.learner_id = m.learner_id AND s.year = m.year
         JOIN {t["learner"]} l ON l.id = m.learner_id
         JOIN recompute_rules r
           ON r.district_id = l.district_id AND r.year = {rules.year_sql("m.year")}
@@ -360,16 +377,13 @@ def recompute_statements(
     ),
     judged AS (
         SELECT c.*,
-               CASE WHEN c.has_reversal = 0 AND NOT {final_meets} THEN 1
+               CASE WHEN c.sums_tell = 1 THEN 1
+                    -- Credits that only grew: never met if not met at the end.
+                    WHEN c.has_reversal = 0 AND NOT {final_meets("c")} THEN 1
                     -- With a reversal too: never met if all it ever earned would not meet.
                     WHEN c.could_meet = 0 THEN 1
-                    -- Credits that only grew, counted as recorded all along: the running
-                    -- sums tell when the rules were first met.
-                    WHEN c.has_reversal = 0 AND c.caps_never_bind = 1
-                         AND c.met_candidate IS NOT NULL THEN 1
                     ELSE 0 END AS settled,
-               CASE WHEN c.has_reversal = 0 AND {final_meets} THEN c.met_candidate END
-                   AS settled_met_at
+               CASE WHEN c.sums_tell = 1 THEN c.met_candidate END AS settled_met_at
         FROM counted c
     )
     -- A settled year is decided here: kept only if its stored row differs.
@@ -377,8 +391,9 @@ def recompute_statements(
     WHERE x.settled = 0 OR {
         _differs(
             "x",
-            f"CASE WHEN x.settled_met_at IS NULL THEN {STATUS_CODES[engine.IN_PROGRESS]} "
-            f"ELSE {STATUS_CODES[engine.COMPLETE]} END",
+            f"CASE WHEN {final_meets('x')} THEN {STATUS_CODES[engine.COMPLETE]}"
+            f" WHEN x.settled_met_at IS NOT NULL THEN {STATUS_CODES[engine.REVOKED]}"
+            f" ELSE {STATUS_CODES[engine.IN_PROGRESS]} END",
             "x.settled_met_at",
         )
     }

@@ -184,8 +184,10 @@ def as_row(outcome: engine.YearOutcome) -> tuple:
 
 @pytest.fixture
 def ledger_setting(regions):
-    """Three learners in two districts whose rules and caps differ, over three years."""
+    """Four learners in three districts whose rules and caps differ, over three years (one
+    district with no cap at all)."""
     capped(regions["420100"], YEAR - 2, caps={F2F: 10}, annual_credits=30, professional_credits=20)
+    capped(regions["420500"], YEAR - 2, caps={}, annual_credits=20, professional_credits=10)
     capped(
         regions["420103"],
         YEAR - 1,
@@ -197,13 +199,14 @@ def ledger_setting(regions):
         collected_learner(district=regions["420102"], sequence=1, qualification_year=YEAR - 3),
         collected_learner(district=regions["420103"], sequence=2, qualification_year=YEAR - 3),
         collected_learner(district=regions["420103"], sequence=3, qualification_year=YEAR - 3),
+        collected_learner(district=regions["420502"], sequence=4, qualification_year=YEAR - 3),
     ]
     return learners
 
 
 events = st.lists(
     st.tuples(
-        st.integers(min_value=0, max_value=2),  # learner
+        st.integers(min_value=0, max_value=3),  # learner
         st.integers(min_value=YEAR - 2, max_value=YEAR),
         st.sampled_from([PRO, PUB]),
         st.decimals(min_value=Decimal("0.1"), max_value=Decimal("15"), places=1),
@@ -462,6 +465,34 @@ def test_the_first_pass_finds_when_a_year_recorded_in_order_was_met_from_its_run
 
 
 @pytest.mark.django_db
+def test_a_year_whose_rules_cap_nothing_is_settled_from_its_running_sums_despite_a_reversal(
+    regions,
+):
+    capped(regions["420500"], YEAR - 2, caps={}, annual_credits=20, professional_credits=10)
+    learner = collected_learner(district=regions["420502"], qualification_year=YEAR - 3)
+    at = [T0 + datetime.timedelta(hours=hour) for hour in range(3)]
+    first = record(learner, 15, now=at[0])
+    record(learner, 10, category=PUB, now=at[1])  # 25, 15 professional: met
+    credit_reverse(actor=SYSTEM, entry=first, reason="test", now=at[2])
+    expected = stored()
+    assert expected[(learner.pk, YEAR)][0] == YearStatus.Status.REVOKED
+    assert expected[(learner.pk, YEAR)][4] == at[1]
+    YearStatus.objects.update(status=YearStatus.Status.IN_PROGRESS, met_at=None)
+    # The same in a district whose rules cap a source is left to the second pass.
+    capped_learner = collected_learner(
+        district=regions["420102"], sequence=2, qualification_year=YEAR - 3
+    )
+    capped(regions["420100"], YEAR - 2, caps={MEETING: 50})
+    first = record(capped_learner, 60, now=at[0])
+    record(capped_learner, 30, category=PUB, now=at[1])
+    credit_reverse(actor=SYSTEM, entry=first, reason="test", now=at[2])
+    assert _first_pass() == {(learner.pk, YEAR): 1, (capped_learner.pk, YEAR): 0}
+    assert year_status_recompute_all()["changed"] == 1
+    assert stored() == {**expected, (capped_learner.pk, YEAR): stored()[(capped_learner.pk, YEAR)]}
+    assert stored()[(capped_learner.pk, YEAR)][0] == YearStatus.Status.REVOKED
+
+
+@pytest.mark.django_db
 def test_minimums_beyond_the_pairs_summed_in_the_first_pass_are_left_to_the_second(
     regions, monkeypatch
 ):
@@ -494,7 +525,7 @@ def test_minimums_beyond_the_pairs_summed_in_the_first_pass_are_left_to_the_seco
 @given(
     items=st.lists(
         st.tuples(
-            st.integers(min_value=0, max_value=2),  # learner
+            st.integers(min_value=0, max_value=3),  # learner
             st.integers(min_value=YEAR - 1, max_value=YEAR),
             st.sampled_from([PRO, PUB]),
             st.decimals(min_value=Decimal("0.1"), max_value=Decimal("15"), places=1),
