@@ -307,8 +307,8 @@ def _head_problems(
 def _running_problems(learner_id: int, entries: list[CreditEntry]) -> list[LedgerProblem]:
     """Entries whose running sums are not the year's credits up to them in the order they
     were recorded. Only years where every entry carries its sums are checked: elsewhere the
-    recomputation does not read them, and an entry recorded out of order leaves the sums
-    of those before it short, as they were written."""
+    recomputation does not read them, and an entry dated before entries already recorded
+    (which is why it has none) is missing from their sums, as they were written."""
     by_year: dict[int, list[CreditEntry]] = {}
     for entry in entries:
         by_year.setdefault(entry.year, []).append(entry)

@@ -11,13 +11,16 @@ million learners are recomputed in the database rather than row by row in Python
    entries were recorded), each learner-year summed as its entries go by: the counted
    credits (`engine.counted`'s rule: at most the cap, professional credits first), and the
    first entry whose running sums (stored on each entry as it was appended) met each pair
-   of minimums the rules hold. That settles every year without a reversal but those whose
-   caps bind or which have an entry without running sums, and every year whose credits
-   ever earned (none taken back, none capped) would not meet the rules either;
-3. the other years (a reversal, a cap that binds, an entry without running sums, or
-   minimums beyond the pairs summed) are read again in the order their entries were
-   recorded: running sums by window functions, and the first moment those met the year's
-   rules is `met_at`;
+   of minimums the rules hold. Where the counted credits were the recorded ones at every
+   moment (no cap in the year's rules; or no reversal, and no cap binding at the end) the
+   running sums settle the year, if every entry carries them and they agree with the
+   credits. So are settled every year without a reversal that does not meet the rules at
+   the end, and every year whose credits ever earned (none taken back, none capped) would
+   not meet them either;
+3. the other years (a reversal under rules with caps, a cap that binds, an entry without
+   running sums, running sums that disagree with the credits, or minimums beyond the pairs
+   summed) are read again in the order their entries were recorded: running sums by
+   window functions, and the first moment those met the year's rules is `met_at`;
 4. only the years whose stored row differs are kept; a `YearStatusChange` is written for
    each whose status changed, and those rows are upserted.
 
@@ -179,12 +182,14 @@ def recompute_statements(
        entry whose running sums met it; the stored row is joined to each year's sums.
        Without a reversal the credits only grow, so a year that does not meet the rules at
        the end never did, and a cap that does not bind at the end never bound. Where none
-       binds, the counted credits are the recorded ones, so the rules were first met when
-       the running sums first met them. Nor did a year with a reversal meet the rules if
-       its credits ever earned (none taken back or capped) would not. Those years are
-       settled here, and kept only if their stored row differs.
-    2. `recompute_met`: for the other years (a reversal, a cap that binds, an entry without
-       running sums, or minimums beyond the pairs summed), their entries looked up in the
+       binds at any moment (that, or no cap in the year's rules at all, reversals or not),
+       the counted credits are the recorded ones, so the rules were first met when the
+       running sums first met them. Nor did a year with a reversal meet the rules if its
+       credits ever earned (none taken back or capped) would not. Those years are settled
+       here, and kept only if their stored row differs.
+    2. `recompute_met`: for the other years (a reversal under rules with caps, a cap that
+       binds, an entry without running sums, sums that disagree with the credits, or
+       minimums beyond the pairs summed), their entries looked up in the
        index and put in order, running sums by window functions (each capped source its
        own), and the first moment the rules were met.
     3. `recompute_diff`: the outcome against the stored rows.
@@ -375,16 +380,31 @@ def recompute_statements(
           ON r.district_id = l.district_id AND r.year = {rules.year_sql("m.year")}
         {"OFFSET 0" if connection.vendor == "postgresql" else "LIMIT -1 OFFSET 0"}
     ),
+    -- The running sums are derived data, written on append and not sealed: they are
+    -- believed only where they agree with the credits summed here (met at the end, so met
+    -- at some moment; and without a reversal, met at some moment only if met at the end).
+    -- Sums edited behind the application's back (`verify_ledger` names them) or left
+    -- behind by an edit of the credits send their year to the second pass, not to a
+    -- complete year without its moment.
+    trusted AS (
+        SELECT c.*,
+               CASE WHEN c.sums_tell = 1
+                         AND (c.met_candidate IS NOT NULL OR NOT {final_meets("c")})
+                         AND (c.has_reversal = 1 OR c.met_candidate IS NULL
+                              OR {final_meets("c")})
+                    THEN 1 ELSE 0 END AS sums_trusted
+        FROM counted c
+    ),
     judged AS (
         SELECT c.*,
-               CASE WHEN c.sums_tell = 1 THEN 1
+               CASE WHEN c.sums_trusted = 1 THEN 1
                     -- Credits that only grew: never met if not met at the end.
                     WHEN c.has_reversal = 0 AND NOT {final_meets("c")} THEN 1
                     -- With a reversal too: never met if all it ever earned would not meet.
                     WHEN c.could_meet = 0 THEN 1
                     ELSE 0 END AS settled,
-               CASE WHEN c.sums_tell = 1 THEN c.met_candidate END AS settled_met_at
-        FROM counted c
+               CASE WHEN c.sums_trusted = 1 THEN c.met_candidate END AS settled_met_at
+        FROM trusted c
     )
     -- A settled year is decided here: kept only if its stored row differs.
     SELECT x.* FROM judged x

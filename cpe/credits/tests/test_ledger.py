@@ -294,6 +294,13 @@ def test_an_entry_edited_and_rehashed_without_the_key_is_caught(learner):
     problems = ledger_verify()
     assert (learner.pk, edited.pk, "seal") in _kinds(problems)
     assert (learner.pk, edited.pk, "head_seal") in _kinds(problems)
+    # The running sums written on append no longer add up to the credits: the recomputation
+    # does not settle the year from them, and counts the credits as they now stand (met
+    # with the edited entry), never a complete year without its moment.
+    assert (learner.pk, edited.pk, "running") in _kinds(problems)
+    status = YearStatus.objects.get(learner=learner, year=YEAR)
+    assert (status.status, status.total_credits) == (YearStatus.Status.COMPLETE, 90)
+    assert status.met_at == edited.created_at
 
 
 def test_evidence_is_part_of_the_seal_so_editing_it_is_caught(learner):
@@ -426,4 +433,5 @@ def test_verify_ledger_catches_running_sums_edited_with_raw_sql(make_learner):
         )
     problems = ledger_verify()
     assert _kinds(problems) == {(learner.pk, first.pk, "running")}
-    assert "90.0" in problems[0].problem and "30" in problems[0].problem
+    assert "running sums are 90.0 and 30.0" in problems[0].problem
+    assert "add up to 30.0 and 30.0" in problems[0].problem

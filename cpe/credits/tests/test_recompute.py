@@ -92,7 +92,7 @@ sources = st.sampled_from([F2F, MEETING, PAPER])
 capped_items = st.lists(
     st.tuples(
         st.sampled_from([PRO, PUB]),
-        st.decimals(min_value=Decimal("0.1"), max_value=Decimal("15"), places=1),
+        st.decimals(min_value=Decimal("0.1"), max_value=Decimal("40"), places=1),
         sources,
     ),
     max_size=12,
@@ -562,3 +562,40 @@ def test_entries_dated_in_any_order_are_recomputed_as_the_engine_counts_them(led
         year_status_recompute_all()
         assert stored() == expected
         transaction.set_rollback(True)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("entry", "sums", "settled"),
+    [(2, (0, 0), 0), (0, (2000, 2000), 1)],
+    ids=[
+        "last entry's sums zeroed: met at the end, never by the sums (read again)",
+        "first entry's raised: met by the sums, not at the end (never met, as credits only grew)",
+    ],
+)
+def test_running_sums_that_disagree_with_the_credits_are_not_believed(
+    regions, entry, sums, settled
+):
+    learner = collected_learner(district=regions["420102"], qualification_year=YEAR - 3)
+    at = [T0 + datetime.timedelta(hours=hour) for hour in range(3)]
+    entries = [
+        record(learner, 50, now=at[0]),
+        record(learner, 20, category=PUB, now=at[1]),
+        # Met with the third entry; without it (the second case), never.
+        record(learner, 20, now=at[2]) if entry == 2 else None,
+    ]
+    expected = stored()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = replica")
+        cursor.execute(
+            "UPDATE credits_creditentry SET running_total = %s, running_professional = %s"
+            " WHERE id = %s",
+            [*sums, entries[entry].pk],
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = DEFAULT")
+    YearStatus.objects.update(status=YearStatus.Status.NOT_STARTED, met_at=None, total_credits=0)
+    assert _first_pass() == {(learner.pk, YEAR): settled}
+    year_status_recompute_all()
+    assert stored() == expected
