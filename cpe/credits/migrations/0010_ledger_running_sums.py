@@ -9,8 +9,8 @@ built afterwards, once. The sums are not part of an entry's seal, so no hash cha
 SQL is frozen here, as it was at this migration.
 
 On a large ledger this is one long transaction that rewrites every row with the table
-locked (not timed at a province's size): run it in a maintenance window, and VACUUM the
-table afterwards, so that the recomputation's index-only reads need not visit it.
+locked (on the bench's 10 million entries, 2 cores: 185 s for the update and 24 s for the
+index): run it in a maintenance window, and VACUUM the table afterwards, so that the recomputation's index-only reads need not visit it.
 """
 
 from django.db import migrations, models
