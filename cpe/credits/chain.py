@@ -304,16 +304,20 @@ def _head_problems(
     return problems
 
 
+def _by_year(entries: list[CreditEntry]) -> dict[int, list[CreditEntry]]:
+    by_year: dict[int, list[CreditEntry]] = {}
+    for entry in entries:
+        by_year.setdefault(entry.year, []).append(entry)
+    return by_year
+
+
 def _running_problems(learner_id: int, entries: list[CreditEntry]) -> list[LedgerProblem]:
     """Entries whose running sums are not the year's credits up to them in the order they
     were recorded. Only years where every entry carries its sums are checked: elsewhere the
     recomputation does not read them, and an entry dated before entries already recorded
     (which is why it has none) is missing from their sums, as they were written."""
-    by_year: dict[int, list[CreditEntry]] = {}
-    for entry in entries:
-        by_year.setdefault(entry.year, []).append(entry)
     problems = []
-    for year_entries in by_year.values():
+    for year_entries in _by_year(entries).values():
         if any(
             entry.running_total is None or entry.running_professional is None
             for entry in year_entries
@@ -348,9 +352,7 @@ def _status_problems(
     policy_of: Callable[[int], Policy],
 ) -> list[LedgerProblem]:
     """Years whose stored status is not what the engine gives from the ledger."""
-    by_year: dict[int, list[CreditEntry]] = {}
-    for entry in entries:
-        by_year.setdefault(entry.year, []).append(entry)
+    by_year = _by_year(entries)
     stored = {status.year: status for status in statuses}
     problems = []
     for year in sorted(set(by_year) | set(stored)):

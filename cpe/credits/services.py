@@ -75,11 +75,13 @@ def _append(
         reverses=reverses,
         created_at=now or timezone.now(),
     )
-    entry.running_total, entry.running_professional = _running_sums(entry)
+    # The year's entries, read once: for this entry's running sums, and with it for the status.
+    earlier = list(_year_entries(learner_id=learner.pk, year=year))
+    entry.running_total, entry.running_professional = _running_sums(entry, earlier)
     entry_seal(entry, previous_hash=head.last_hash if head is not None else "")
     entry.save()
     ledger_head_advance(head=head, entry=entry)
-    year_status_refresh(learner=learner, year=year, entry=entry)
+    year_status_refresh(learner=learner, year=year, entry=entry, entries=[*earlier, entry])
     return entry
 
 
@@ -87,21 +89,26 @@ def _tenths(credits: Decimal) -> int:
     return int(credits * 10)
 
 
-def _running_sums(entry: CreditEntry) -> tuple[int | None, int | None]:
+def _year_entries(*, learner_id: int, year: int):
+    """A learner's entries of one year, with what the engine and the running sums read."""
+    return CreditEntry.objects.filter(learner_id=learner_id, year=year).only(
+        "id", "category", "credits", "source", "created_at"
+    )
+
+
+def _running_sums(entry: CreditEntry, earlier: list[CreditEntry]) -> tuple[int | None, int | None]:
     """The year's credits as recorded up to and including `entry` (all, professional), in
-    tenths, or none for an entry recorded with a time before the year's latest: the sums of
-    the entries after it cannot change, so they would leave it out. The caller holds the
-    learner's lock, so no entry of the year is appended meanwhile, and `entry` (not saved
-    yet) will have the largest id of them."""
+    tenths, given the year's `earlier` entries; none for an entry recorded with a time
+    before the year's latest: the sums of the entries after it cannot change, so they would
+    leave it out. The caller holds the learner's lock, so no entry of the year is appended
+    meanwhile, and `entry` (not saved yet) will have the largest id of them."""
     total = professional = 0
-    for credits, category, created_at in CreditEntry.objects.filter(
-        learner_id=entry.learner_id, year=entry.year
-    ).values_list("credits", "category", "created_at"):
-        if created_at > entry.created_at:
+    for other in earlier:
+        if other.created_at > entry.created_at:
             return None, None
-        total += _tenths(credits)
-        if category == CreditEntry.Category.PROFESSIONAL:
-            professional += _tenths(credits)
+        total += _tenths(other.credits)
+        if other.category == CreditEntry.Category.PROFESSIONAL:
+            professional += _tenths(other.credits)
     total += _tenths(entry.credits)
     if entry.category == CreditEntry.Category.PROFESSIONAL:
         professional += _tenths(entry.credits)
@@ -348,14 +355,18 @@ def _apply_outcome(
 
 
 def year_status_refresh(
-    *, learner: Learner, year: int, entry: CreditEntry | None = None
+    *,
+    learner: Learner,
+    year: int,
+    entry: CreditEntry | None = None,
+    entries: list[CreditEntry] | None = None,
 ) -> YearStatus:
-    """Recompute the learner's status for `year` from the ledger (in the caller's transaction)."""
+    """Recompute the learner's status for `year` from the ledger (in the caller's
+    transaction); `entries` are the year's entries where the caller has read them already."""
     policy = policy_for(learner.district, year)
-    entries = CreditEntry.objects.filter(learner_id=learner.pk, year=year).only(
-        "id", "category", "credits", "source", "created_at"
-    )
-    outcome = engine.year_outcome(list(entries), policy)
+    if entries is None:
+        entries = list(_year_entries(learner_id=learner.pk, year=year))
+    outcome = engine.year_outcome(entries, policy)
     current = (
         YearStatus.objects.select_for_update().filter(learner_id=learner.pk, year=year).first()
     )

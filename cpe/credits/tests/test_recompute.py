@@ -204,14 +204,22 @@ def ledger_setting(regions):
     return learners
 
 
-events = st.lists(
-    st.tuples(
-        st.integers(min_value=0, max_value=3),  # learner
-        st.integers(min_value=YEAR - 2, max_value=YEAR),
+def ledger_items(*, first_year: int, then: st.SearchStrategy) -> st.SearchStrategy:
+    """Entries for `ledger_setting`: (learner index, year, category, credits, source, then)."""
+    return st.tuples(
+        st.integers(min_value=0, max_value=3),
+        st.integers(min_value=first_year, max_value=YEAR),
         st.sampled_from([PRO, PUB]),
         st.decimals(min_value=Decimal("0.1"), max_value=Decimal("15"), places=1),
         sources,
-        st.one_of(st.none(), st.integers(min_value=0, max_value=5)),  # reversed this much later
+        then,
+    )
+
+
+events = st.lists(
+    # Each reversed this many steps later, or not at all.
+    ledger_items(
+        first_year=YEAR - 2, then=st.one_of(st.none(), st.integers(min_value=0, max_value=5))
     ),
     min_size=1,
     max_size=14,
@@ -432,9 +440,14 @@ def _first_pass() -> dict[tuple[int, int], int]:
         cursor.execute(_temporary(name, select), params)
         cursor.execute(f"SELECT learner_id, year, settled FROM {name}")  # noqa: S608
         kept = {(learner_id, year): settled for learner_id, year, settled in cursor.fetchall()}
-        for table in (name, "recompute_rules", "recompute_cap", "recompute_policy"):
+        for table in (
+            name,
+            "recompute_rules",
+            "recompute_cap",
+            "recompute_policy",
+            "recompute_year",
+        ):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        cursor.execute("DROP TABLE IF EXISTS recompute_year")
     return kept
 
 
@@ -524,14 +537,8 @@ def test_minimums_beyond_the_pairs_summed_in_the_first_pass_are_left_to_the_seco
 )
 @given(
     items=st.lists(
-        st.tuples(
-            st.integers(min_value=0, max_value=3),  # learner
-            st.integers(min_value=YEAR - 1, max_value=YEAR),
-            st.sampled_from([PRO, PUB]),
-            st.decimals(min_value=Decimal("0.1"), max_value=Decimal("15"), places=1),
-            sources,
-            st.integers(min_value=0, max_value=8),  # the minute it is dated
-        ),
+        # Each dated at this minute.
+        ledger_items(first_year=YEAR - 1, then=st.integers(min_value=0, max_value=8)),
         min_size=1,
         max_size=12,
     )
